@@ -1,0 +1,125 @@
+"""The pixel-space wrapper: a model that takes [0, 1] images and keeps its normalization inside.
+
+Because normalization lives in the model, an epsilon always means pixels. The wrapper also carries
+the metadata every other part needs: input size, preprocessing and class names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model expects and what it predicts; stored with checkpoints as JSON."""
+
+    name: str = "custom"
+    arch: str | None = None
+    input_size: int = 224
+    resize: int = 256
+    interpolation: str = "bicubic"
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    classes: tuple[str, ...] | None = None
+    weights: str = "unknown"
+    in_channels: int = 3
+    adapt_size: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        data["classes"] = None if self.classes is None else list(self.classes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for key in ("mean", "std", "classes"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)
+
+
+class PixelModel(nn.Module):
+    """`net` behind a fixed normalization: forward takes (N, C, H, W) in [0, 1], returns logits.
+
+    If `info.in_channels` is 1 the grayscale input is repeated to the network's 3 channels, and if
+    `info.adapt_size` is set the input is resized to it first, so a fine-tuned model takes its
+    data set's own images (28x28 grayscale, say).
+    """
+
+    def __init__(self, net: nn.Module, info: ModelInfo) -> None:
+        super().__init__()
+        if len(info.mean) != len(info.std):
+            raise ValueError(f"mean and std differ in length: {info.mean} vs {info.std}")
+        if any(s <= 0 for s in info.std):
+            raise ValueError(f"std must be positive, got {info.std}")
+        self.net = net
+        self.info = info
+        self.register_buffer("mean", torch.tensor(info.mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(info.std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.info.in_channels == 1 and x.shape[1] == 1 and self.mean.shape[1] == 3:
+            x = x.expand(-1, 3, -1, -1)
+        if self.info.adapt_size is not None and x.shape[-1] != self.info.adapt_size:
+            size = (self.info.adapt_size, self.info.adapt_size)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        return self.net((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"name={self.info.name!r}, input_size={self.info.input_size}"
+
+
+def wrap(
+    model: nn.Module,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    *,
+    name: str | None = None,
+    input_size: int = 224,
+    resize: int | None = None,
+    interpolation: str = "bilinear",
+    classes: Sequence[str] | None = None,
+) -> PixelModel:
+    """Make a model that expects normalized input take [0, 1] pixels instead.
+
+    The user's module is used as is (not copied); it only gains a parent.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"wrap expects a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, PixelModel):
+        raise ValueError("the model is already in pixel space (an advcat PixelModel)")
+    info = ModelInfo(
+        name=name or type(model).__name__,
+        input_size=input_size,
+        resize=resize if resize is not None else round(input_size / 0.875),
+        interpolation=interpolation,
+        mean=tuple(float(m) for m in mean),
+        std=tuple(float(s) for s in std),
+        classes=None if classes is None else tuple(classes),
+        weights="user",
+    )
+    return PixelModel(model, info)
+
+
+def model_info(model: nn.Module) -> ModelInfo | None:
+    """The metadata of an advcat model, or None for a plain module."""
+    info = getattr(model, "info", None)
+    return info if isinstance(info, ModelInfo) else None

@@ -1,0 +1,68 @@
+"""Step rules, split as rai-toolbox does: "transform the gradient", then "apply" it.
+
+A step rule keeps its per-sample state in a dict of tensors whose first dimension is the active
+samples, so the engine can compact it (drop finished samples) by indexing every entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from advcat.engine.context import select
+
+State = dict[str, Tensor]
+
+
+@dataclass
+class StepInfo:
+    """What a step rule may read at iteration `t` of `steps` (all per-sample tensors are (n,))."""
+
+    t: int
+    steps: int
+    index: Tensor
+    score: Tensor
+    project: Callable[[Tensor], Tensor]
+    eps: Tensor | None = None
+
+
+class Step:
+    """Base class for a step rule on the optimized variable z (pixels or a parameterization)."""
+
+    def init(self, z: Tensor, info: StepInfo) -> State:
+        """Per-sample state before the first step (empty by default)."""
+        return {}
+
+    def transform(self, grad: Tensor, state: State, info: StepInfo) -> Tensor:
+        """Turn the gradient of the score into an ascent direction."""
+        raise NotImplementedError
+
+    def apply(self, z: Tensor, direction: Tensor, state: State, info: StepInfo) -> Tensor:
+        """Move z along `direction`; the engine projects the result onto the threat's set."""
+        raise NotImplementedError
+
+    def step_size(self, value: float | Tensor, info: StepInfo, like: Tensor) -> Tensor:
+        """A scalar or per-sample step size as an (n, 1, ..., 1) tensor broadcastable to z."""
+        size = select(value, info.index, dtype=like.dtype).to(like.device)
+        return size.view(-1, *([1] * (like.dim() - 1)))
+
+
+def batch_view(values: Tensor, like: Tensor) -> Tensor:
+    """Reshape per-sample values (n,) to broadcast over a batch shaped like `like`."""
+    return values.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+
+
+def lp_norm(x: Tensor, p: float) -> Tensor:
+    """Per-sample Lp norm of a batch, shape (n,)."""
+    flat = x.flatten(1)
+    if p == float("inf"):
+        return flat.abs().amax(1)
+    if p == 2:
+        return flat.pow(2).sum(1).sqrt()
+    if p == 1:
+        return flat.abs().sum(1)
+    return flat.abs().pow(p).sum(1).pow(1.0 / p)
+
+

@@ -1,0 +1,58 @@
+"""Threat models: a norm ball of radius eps around x0, always intersected with the [0, 1] box.
+
+Threats work on perturbations `delta = x - x0` of the active samples; `index` maps those rows to the
+caller's samples so a per-sample (N,) eps stays aligned through compaction and chunking.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from advcat.engine.context import select
+
+
+class Threat:
+    """Base class: subclasses define `norm`, `_project_ball` and `_sample_ball`."""
+
+    name: str = "threat"
+
+    def __init__(self, eps: float | Tensor) -> None:
+        if isinstance(eps, Tensor):
+            if eps.dim() > 1:
+                raise ValueError(f"eps must be a scalar or an (N,) tensor, got shape {tuple(eps.shape)}")
+            if not bool(torch.isfinite(eps).all()) or bool((eps < 0).any()):
+                raise ValueError("eps must be finite and >= 0")
+            eps = eps.detach().float() if eps.dim() else float(eps.item())
+        elif isinstance(eps, (int, float)) and not isinstance(eps, bool):
+            if not eps >= 0 or eps != eps or eps == float("inf"):
+                raise ValueError(f"eps must be finite and >= 0, got {eps}")
+            eps = float(eps)
+        else:
+            raise TypeError(f"eps must be a float or an (N,) tensor, got {type(eps).__name__}")
+        self.eps: float | Tensor = eps
+
+    def __repr__(self) -> str:
+        eps = f"eps[{self.eps.numel()}]" if isinstance(self.eps, Tensor) else f"eps={self.eps:.6g}"
+        return f"{type(self).__name__}({eps})"
+
+    def eps_for(self, index: Tensor, like: Tensor) -> Tensor:
+        """eps for the rows in `index`, shape (n,), on `like`'s device and dtype."""
+        return select(self.eps, index, dtype=like.dtype).to(like.device)
+
+    def check_batch(self, n: int) -> None:
+        """Raise if a per-sample eps does not match a batch of `n` samples."""
+        if isinstance(self.eps, Tensor) and self.eps.dim() == 1 and self.eps.shape[0] != n:
+            raise ValueError(f"eps has {self.eps.shape[0]} values but the batch has {n} samples")
+
+    def norm(self, delta: Tensor) -> Tensor:
+        """The per-sample size of `delta` in this threat's norm, shape (n,)."""
+        raise NotImplementedError
+
+    def project(self, delta: Tensor, x0: Tensor, index: Tensor) -> Tensor:
+        """The closest delta in the ball of radius eps such that x0 + delta lies in [0, 1]."""
+        raise NotImplementedError
+
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
+        """A random feasible delta, drawn from (seed, sample index, restart) alone."""
+        raise NotImplementedError
