@@ -1,0 +1,144 @@
+"""The attack contract: a final public call owns checks, bounds and bookkeeping; `run` does the work.
+
+Each attack is a small subclass whose `run` picks an objective, a step rule and a threat and calls
+the engine. `__call__` validates everything first, borrows the model, and builds the AttackResult.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from advcat.attacks.result import AttackResult
+from advcat.attacks.targets import TargetSpec, resolve_target
+from advcat.engine.context import select
+from advcat.engine.result import Result
+from advcat.engine.rng import fresh_seed
+from advcat.models.guard import borrowed
+from advcat.models.pixel import model_info
+from advcat.threats import make_threat
+from advcat.threats.base import Threat
+from advcat.validate import check_images, check_labels, check_logits, check_same_device
+
+DEFAULT_EPS = {"linf": 8 / 255, "l2": 0.5, "l1": 12.0}
+NORM_ALIASES = {"linf": "linf", "inf": "linf", "l_inf": "linf", "l2": "l2", "l1": "l1"}
+
+
+@dataclass
+class Goal:
+    """What one call asks for, already checked: labels, optional targets, and the run's options."""
+
+    labels: Tensor
+    target: Tensor | None
+    threat: Threat
+    seed: int
+    early_stop: bool
+    batch_size: int | None
+    progress: bool
+    classes: tuple[str, ...] | None
+
+
+class Attack:
+    """Base class of every attack; subclasses set `name`, `norms` and implement `run`."""
+
+    name: ClassVar[str] = "attack"
+    norms: ClassVar[tuple[str, ...]] = ("linf", "l2", "l1")
+    targeted: ClassVar[bool] = True
+
+    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None) -> None:
+        key = NORM_ALIASES.get(str(norm).lower())
+        if key is None:
+            raise ValueError(f"unknown norm {norm!r}; expected one of linf, l2, l1")
+        if key not in self.norms:
+            raise ValueError(f"{self.name} supports norms {self.norms}, not {norm!r}")
+        self.norm = key
+        self.eps: float | Tensor = DEFAULT_EPS[key] if eps is None else eps
+        make_threat(key, self.eps)  # validates eps now, before any work
+
+    def config(self) -> dict[str, Any]:
+        """The attack's settings, recorded in its results."""
+        return {k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in vars(self).items()}
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if not isinstance(v, list))
+        return f"{type(self).__name__}({settings})"
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        """Find adversarial examples with the engine; implemented by each attack."""
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor | None = None,
+        *,
+        target: TargetSpec = None,
+        early_stop: bool = False,
+        seed: int | None = 0,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> AttackResult:
+        """Attack `model` on `x` (labels `y`, default the model's predictions)."""
+        check_images(x)
+        check_same_device(x, model=model)
+        if target is not None and not self.targeted:
+            raise ValueError(f"{self.name} is untargeted only; drop target=")
+        seed = fresh_seed() if seed is None else int(seed)
+        info = model_info(model)
+        classes = info.classes if info is not None else None
+        with borrowed(model):
+            clean = None
+            if y is None or target is not None:
+                with torch.no_grad():
+                    clean = check_logits(_batched_forward(model, x, batch_size))
+            if y is None:
+                assert clean is not None
+                labels = clean.argmax(1)
+            else:
+                num_classes = clean.shape[1] if clean is not None else None
+                labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
+            targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
+            threat = make_threat(self.norm, self.eps)
+            threat.check_batch(x.shape[0])
+            goal = Goal(labels=labels, target=targets, threat=threat, seed=seed,
+                        early_stop=early_stop, batch_size=batch_size, progress=progress,
+                        classes=classes)
+            found = self.run(model, x, goal)
+            adv = found.x.clamp(0.0, 1.0)
+            logits = found.logits
+            if logits is None or not bool(torch.isfinite(logits).all()) or self._transforms():
+                with torch.no_grad():
+                    logits = _batched_forward(model, adv, batch_size).float()
+        delta = adv - x
+        success = logits.argmax(1) == targets if targets is not None else logits.argmax(1) != labels
+        return AttackResult(
+            adv=adv, delta=delta, success=success, logits=logits, labels=labels, target=targets,
+            norms=threat.norm(delta), steps_taken=found.steps_taken, queries=found.queries,
+            method=self.name, norm=self.norm, eps=_eps_record(self.eps), seed=seed,
+            config=self.config(),
+        )
+
+    def _transforms(self) -> bool:
+        """Whether this attack's forward passes were randomized (then logits are recomputed)."""
+        return False
+
+
+def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:
+    if batch_size is None or batch_size >= x.shape[0]:
+        return model(x)
+    return torch.cat([model(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+
+
+def _eps_record(eps: float | Tensor) -> float | list[float]:
+    if isinstance(eps, Tensor):
+        return eps.tolist() if eps.dim() else float(eps.item())
+    return float(eps)
+
+
+def per_sample_eps(eps: float | Tensor, index: Tensor) -> Tensor:
+    """eps for the rows in `index` (helper for attacks whose step size scales with eps)."""
+    return select(eps, index, dtype=torch.float32)

@@ -1,0 +1,104 @@
+"""First-order attacks as engine presets: FGSM, PGD (Linf, L2, L1) and MI-FGSM with input diversity."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from advcat.attacks.base import Attack, Goal
+from advcat.attacks.goals import attack_criterion, attack_objective, check_loss
+from advcat.engine.optimize import optimize
+from advcat.engine.result import Result
+from advcat.steps import Momentum, Normalized, Sign
+from advcat.steps.base import Step
+from advcat.transforms.diversity import InputDiversity
+
+
+def _scaled(eps: float | Tensor, factor: float) -> float | Tensor:
+    return eps * factor
+
+
+def _check_positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+class PGD(Attack):
+    """Projected gradient descent (Madry et al. 2018): random start, `steps` steps, projection.
+
+    Step size defaults to 2.5 * eps / steps; Linf steps along the gradient's sign, L2 along the
+    normalized gradient, L1 along its sparse top coordinates.
+    """
+
+    name = "pgd"
+
+    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, steps: int = 10,
+                 step_size: float | Tensor | None = None, restarts: int = 1,
+                 random_start: bool = True, loss: str = "ce") -> None:
+        super().__init__(norm, eps)
+        self.steps = _check_positive_int("steps", steps)
+        self.restarts = _check_positive_int("restarts", restarts)
+        self.step_size = _scaled(self.eps, 2.5 / steps) if step_size is None else step_size
+        self.random_start = random_start
+        self.loss = check_loss(loss)
+
+    def step_rule(self) -> Step:
+        if self.norm == "linf":
+            return Sign(self.step_size)
+        return Normalized(self.step_size, p=2 if self.norm == "l2" else 1)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        return optimize(
+            model, x, attack_objective(self.loss, goal), step=self.step_rule(), steps=self.steps,
+            threat=goal.threat, success=attack_criterion(goal), restarts=self.restarts,
+            random_start=self.random_start, early_stop=goal.early_stop,
+            batch_size=goal.batch_size, seed=goal.seed, progress=goal.progress,
+        )
+
+
+class FGSM(PGD):
+    """Fast gradient sign method (Goodfellow et al. 2015): one step of size eps from x."""
+
+    name = "fgsm"
+
+    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None,
+                 loss: str = "ce") -> None:
+        super().__init__(norm, eps, steps=1, random_start=False, loss=loss)
+        self.step_size = self.eps
+
+
+class MIFGSM(PGD):
+    """Momentum iterative FGSM (Dong et al. 2018), optionally with input diversity (Xie et al. 2019).
+
+    Built for transfer: no random start, step eps / steps, a decayed L1-normalized gradient sum;
+    `diversity` is the probability of a random resize-and-pad of the input at each step.
+    """
+
+    name = "mifgsm"
+
+    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, steps: int = 10,
+                 step_size: float | Tensor | None = None, decay: float = 1.0,
+                 diversity: float = 0.0, loss: str = "ce") -> None:
+        super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
+        if step_size is None:
+            self.step_size = _scaled(self.eps, 1.0 / steps)
+        if not 0.0 <= diversity <= 1.0:
+            raise ValueError(f"diversity is a probability in [0, 1], got {diversity}")
+        self.decay = float(decay)
+        self.diversity = float(diversity)
+
+    def step_rule(self) -> Step:
+        return Momentum(self.step_size, decay=self.decay, p=float("inf") if self.norm == "linf"
+                        else 2.0 if self.norm == "l2" else 1.0)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        transforms = InputDiversity(self.diversity) if self.diversity > 0 else None
+        return optimize(
+            model, x, attack_objective(self.loss, goal), step=self.step_rule(), steps=self.steps,
+            threat=goal.threat, success=attack_criterion(goal), random_start=False,
+            early_stop=goal.early_stop, transforms=transforms, batch_size=goal.batch_size,
+            seed=goal.seed, progress=goal.progress,
+        )
+
+    def _transforms(self) -> bool:
+        return self.diversity > 0

@@ -1,0 +1,61 @@
+"""Attack names and the `advcat.attack` front door."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from torch import Tensor, nn
+
+from advcat.attacks.base import Attack
+from advcat.attacks.gradient import FGSM, MIFGSM, PGD
+from advcat.attacks.result import AttackResult
+from advcat.attacks.targets import TargetSpec
+
+METHODS: dict[str, type[Attack]] = {"fgsm": FGSM, "pgd": PGD, "mifgsm": MIFGSM}
+
+
+def make_attack(method: str, **options: Any) -> Attack:
+    """An attack object by name, with its options (norm, eps, steps, step_size, ...)."""
+    key = str(method).lower().replace("-", "_")
+    if key not in METHODS:
+        close = difflib.get_close_matches(key, list(METHODS), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown attack method {method!r}{hint}; available: {sorted(METHODS)}")
+    cls = METHODS[key]
+    try:
+        return cls(**options)
+    except TypeError as error:
+        raise TypeError(f"{key}: {error}") from error
+
+
+def attack(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    method: str = "pgd",
+    norm: str = "linf",
+    eps: float | Tensor | None = None,
+    steps: int | None = None,
+    step_size: float | Tensor | None = None,
+    target: TargetSpec = None,
+    restarts: int | None = None,
+    early_stop: bool = False,
+    seed: int | None = 0,
+    batch_size: int | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> AttackResult:
+    """Attack `model` on images `x` (labels `y`, default its own predictions) with `method`.
+
+    `eps=None` uses the field's usual budget for the norm (linf 8/255, l2 0.5, l1 12), recorded in
+    the result. Options the method does not take raise a TypeError naming them.
+    """
+    settings: dict[str, Any] = {"norm": norm, "eps": eps, **options}
+    for name, value in (("steps", steps), ("step_size", step_size), ("restarts", restarts)):
+        if value is not None:
+            settings[name] = value
+    attacker = make_attack(method, **settings)
+    return attacker(model, x, y, target=target, early_stop=early_stop, seed=seed,
+                    batch_size=batch_size, progress=progress)

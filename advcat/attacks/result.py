@@ -1,0 +1,93 @@
+"""AttackResult: adversarial images with everything needed to report and re-check them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+
+@dataclass
+class AttackResult:
+    """The outcome of an attack on a batch, per sample.
+
+    `adv` = `x + delta` in [0, 1]; `success[i]` says whether the model's prediction on `adv[i]`
+    (from `logits`) meets the goal: differs from `labels[i]`, or equals `target[i]` when targeted.
+    `norms` is each perturbation's size in the threat's norm, never above `eps`.
+    """
+
+    adv: Tensor
+    delta: Tensor
+    success: Tensor
+    logits: Tensor
+    labels: Tensor
+    target: Tensor | None
+    norms: Tensor
+    steps_taken: Tensor
+    queries: Tensor
+    method: str
+    norm: str
+    eps: float | list[float]
+    seed: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def predictions(self) -> Tensor:
+        return self.logits.argmax(1)
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.success.float().mean()) if self.success.numel() else 0.0
+
+    def summary(self) -> str:
+        """One line: method, budget, success rate and perturbation sizes."""
+        eps = self.eps if isinstance(self.eps, float) else f"per-sample (max {max(self.eps):.4g})"
+        goal = "targeted" if self.target is not None else "untargeted"
+        eps_text = f"{eps:.4g}" if isinstance(eps, float) else eps
+        return (
+            f"{self.method} {self.norm} eps={eps_text} ({goal}): success {int(self.success.sum())}"
+            f"/{self.success.numel()} ({100 * self.success_rate:.1f}%), "
+            f"mean {self.norm} norm {float(self.norms.mean()):.4g}, max {float(self.norms.max()):.4g}, "
+            f"mean queries {float(self.queries.float().mean()):.1f}"
+        )
+
+    def __repr__(self) -> str:
+        return f"AttackResult({self.summary()})"
+
+    def save(self, path: str | Path) -> Path:
+        """Write PATH.safetensors (tensors) and PATH.json (the rest); returns the JSON path."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {name: getattr(self, name).detach().cpu().contiguous() for name in _TENSORS
+                   if getattr(self, name) is not None}
+        save_file(tensors, str(stem.with_suffix(".safetensors")))
+        meta = {"kind": "AttackResult", "method": self.method, "norm": self.norm,
+                "eps": self.eps, "seed": self.seed, "config": self.config}
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+        return stem.with_suffix(".json")
+
+    @classmethod
+    def load(cls, path: str | Path) -> AttackResult:
+        """Read a result written by `save`."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+        meta = json.loads(stem.with_suffix(".json").read_text())
+        if meta.get("kind") != "AttackResult":
+            raise ValueError(f"{stem.with_suffix('.json')} is not a saved AttackResult")
+        tensors = load_file(str(stem.with_suffix(".safetensors")))
+        fields: dict[str, Any] = {name: tensors.get(name) for name in _TENSORS}
+        return cls(**fields, method=meta["method"], norm=meta["norm"], eps=meta["eps"],
+                   seed=meta["seed"], config=meta.get("config", {}))
+
+
+_TENSORS = ("adv", "delta", "success", "logits", "labels", "target", "norms", "steps_taken",
+            "queries")
+

@@ -1,0 +1,266 @@
+"""The one loop: forward with taps, per-sample score, gradient, step, project, keep the best.
+
+Every attack and every synthesis preset calls `optimize`. Finished samples leave the batch
+(active-set compaction) when `early_stop` is on, so the cost falls as samples succeed; restarts
+run only on samples that have not succeeded; randomness comes from (seed, sample index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from advcat.engine.best import BestIterates
+from advcat.engine.context import Context
+from advcat.engine.criteria import Criterion
+from advcat.engine.result import Result
+from advcat.engine.rng import derive_seed, fresh_seed
+from advcat.models.guard import borrowed
+from advcat.models.pixel import model_info
+from advcat.models.taps import tap
+from advcat.objectives.base import Objective
+from advcat.params.base import Param
+from advcat.steps.base import State, Step, StepInfo
+from advcat.threats.base import Threat
+from advcat.validate import check_images, check_logits, check_same_device
+
+Transform = Callable[[Tensor], Tensor]
+Callback = Callable[[dict[str, object]], None]
+
+_AUTOCAST = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
+             "float16": torch.float16}
+
+
+@dataclass
+class _Problem:
+    """Everything fixed for one call, shared by the chunks and restarts."""
+
+    model: nn.Module
+    x: Tensor
+    objective: Objective
+    threat: Threat | None
+    step: Step
+    steps: int
+    restarts: int
+    param: Param | None
+    success: Criterion | None
+    early_stop: bool
+    random_start: bool
+    transforms: Transform | None
+    autocast: torch.dtype | None
+    seed: int
+    classes: tuple[str, ...] | None
+    callback: Callback | None
+
+
+def optimize(
+    model: nn.Module,
+    x: Tensor,
+    objective: Objective,
+    *,
+    step: Step,
+    steps: int,
+    threat: Threat | None = None,
+    param: Param | None = None,
+    success: Criterion | None = None,
+    keep: str = "score",
+    restarts: int = 1,
+    random_start: bool = True,
+    early_stop: bool = False,
+    transforms: Transform | None = None,
+    autocast: torch.dtype | str | None = None,
+    batch_size: int | None = None,
+    seed: int | None = 0,
+    progress: bool = False,
+    callback: Callback | None = None,
+) -> Result:
+    """Maximize `objective` over inputs near `x` with `steps` gradient steps per restart.
+
+    `threat` bounds the perturbation of pixels (`x` is the centre); `param` instead optimizes a
+    parameterization initialised from `x` (synthesis), with no threat. `success` tells when a
+    sample is done: with `early_stop` it leaves the batch, and restarts skip it. `keep="min_norm"`
+    keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
+    augmentations) apply before every forward pass (expectation over transformation).
+    """
+    _check_arguments(model, x, objective, step, steps, threat, param, keep, restarts, batch_size)
+    dtype = _autocast_dtype(autocast)
+    info = model_info(model)
+    problem = _Problem(
+        model=model, x=x.detach(), objective=objective, threat=threat, step=step, steps=steps,
+        restarts=restarts, param=param, success=success, early_stop=early_stop and success is not None,
+        random_start=random_start, transforms=transforms, autocast=dtype,
+        seed=fresh_seed() if seed is None else int(seed),
+        classes=info.classes if info is not None else None, callback=callback,
+    )
+    n = x.shape[0]
+    norm = threat.norm if threat is not None else None
+    best = BestIterates(x, policy=keep, norm=norm)
+    history = torch.zeros(steps + 1, dtype=torch.float64)
+    counts = torch.zeros(steps + 1, dtype=torch.float64)
+    chunk = batch_size or n
+    last_z: list[Tensor] = []
+    interrupted = False
+    total = -(-n // chunk) * restarts * steps
+    with borrowed(model), tap(model, sorted(objective.layers)) as activations, \
+            tqdm(total=total, disable=not progress, desc="optimize", leave=False) as bar:
+        try:
+            for start in range(0, n, chunk):
+                index = torch.arange(start, min(start + chunk, n), device=x.device)
+                z = _run_chunk(problem, index, best, activations, history, counts, bar)
+                if z is not None:
+                    last_z.append(z)
+        except KeyboardInterrupt:
+            interrupted = True
+    return Result(
+        x=best.x, logits=best.logits, score=best.score, success=best.success if success is not None else None,
+        steps_taken=best.steps_taken, queries=best.queries,
+        history=(history / counts.clamp_min(1)).float(), seed=problem.seed,
+        objective=objective.describe(),
+        z=torch.cat(last_z) if last_z and param is not None and not interrupted else None,
+        interrupted=interrupted,
+    )
+
+
+def _run_chunk(p: _Problem, chunk: Tensor, best: BestIterates, activations: dict[str, Tensor],
+               history: Tensor, counts: Tensor, bar: tqdm) -> Tensor | None:
+    """All restarts for one chunk of samples; returns the final variable of the last restart."""
+    z: Tensor | None = None
+    for restart in range(p.restarts):
+        index = chunk if restart == 0 or p.success is None else chunk[~best.success[chunk]]
+        if index.numel() == 0:
+            break
+        z = _descend(p, index, restart, best, activations, history, counts, bar)
+    return z
+
+
+def _descend(p: _Problem, index: Tensor, restart: int, best: BestIterates,
+             activations: dict[str, Tensor], history: Tensor, counts: Tensor, bar: tqdm) -> Tensor:
+    """One restart of the loop over `steps` gradient steps for the samples in `index`."""
+    x0 = p.x[index]
+    z = _start(p, x0, index, restart)
+    state: State | None = None
+    for t in range(p.steps + 1):
+        needs_grad = t < p.steps and p.step.needs_grad
+        z = z.detach().requires_grad_(needs_grad)
+        with torch.enable_grad() if needs_grad else torch.no_grad():
+            image = p.param.to_image(z) if p.param is not None else z
+            activations.clear()
+            logits = _forward(p, image, restart, t, index)
+            if t == 0 and restart == 0:
+                check_logits(logits.detach())
+            ctx = Context(x=image, logits=logits, index=index, x0=x0,
+                          activations=dict(activations), classes=p.classes)
+            score = p.objective(ctx)
+        succeeded = p.success(logits.detach(), index) if p.success is not None else None
+        best.update(index, image, x0, score, succeeded, logits)
+        if restart == 0:
+            history[t] += float(score.detach().double().sum())
+            counts[t] += index.numel()
+        if t == p.steps:
+            break
+        grad = torch.autograd.grad(score.sum(), z)[0] if needs_grad else None
+        z, score = z.detach(), score.detach()
+        if p.early_stop and succeeded is not None and bool(succeeded.any()):
+            keep = ~succeeded
+            index, x0, z, score = index[keep], x0[keep], z[keep], score[keep]
+            grad = grad[keep] if grad is not None else None
+            if state is not None:
+                state = {k: v[keep] for k, v in state.items()}
+            bar.update(0)
+            if index.numel() == 0:
+                break
+        info = StepInfo(t=t, steps=p.steps, index=index, score=score,
+                        project=_projector(p, x0, index),
+                        eps=p.threat.eps_for(index, z) if _bounded(p.threat) else None)
+        if state is None:
+            state = p.step.init(z, info)
+        direction = p.step.transform(grad, state, info)  # type: ignore[arg-type]
+        z = info.project(p.step.apply(z, direction, state, info))
+        best.count_step(index)
+        bar.update(1)
+        if p.callback is not None:
+            p.callback({"t": t, "restart": restart, "index": index, "score": score,
+                        "success": succeeded})
+    return z.detach()
+
+
+def _bounded(threat: Threat | None) -> bool:
+    return threat is not None and getattr(threat, "eps", None) is not None
+
+
+def _start(p: _Problem, x0: Tensor, index: Tensor, restart: int) -> Tensor:
+    """The starting variable: a parameterization's init, or x0 plus a random feasible delta."""
+    if p.param is not None:
+        return p.param.init(tuple(x0.shape[1:]), index, p.seed, restart, x0)
+    if p.random_start and p.threat is not None and _bounded(p.threat):
+        return x0 + p.threat.random_start(x0, index, p.seed, restart)
+    return x0.clone()
+
+
+def _projector(p: _Problem, x0: Tensor, index: Tensor) -> Callable[[Tensor], Tensor]:
+    """Projection of the variable onto the feasible set of the active samples."""
+    if p.param is not None:
+        return lambda z: z
+    if p.threat is None:
+        return lambda z: z.clamp(0.0, 1.0)
+    threat = p.threat
+    return lambda z: x0 + threat.project(z - x0, x0, index)
+
+
+def _forward(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor) -> Tensor:
+    """The model's logits on `image` (after transforms, under autocast when asked)."""
+    inputs = image
+    if p.transforms is not None:
+        with _seeded(derive_seed(p.seed, int(index[0]), restart, t)):
+            inputs = p.transforms(image)
+    context = torch.autocast(image.device.type, dtype=p.autocast) if p.autocast else nullcontext()
+    with context:
+        logits = p.model(inputs)
+    return logits.float()
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _autocast_dtype(autocast: torch.dtype | str | None) -> torch.dtype | None:
+    if autocast is None or isinstance(autocast, torch.dtype):
+        return autocast
+    if autocast not in _AUTOCAST:
+        raise ValueError(f"autocast must be None, a dtype or one of {sorted(_AUTOCAST)}, got {autocast!r}")
+    return _AUTOCAST[autocast]
+
+
+def _check_arguments(model: nn.Module, x: Tensor, objective: Objective, step: Step, steps: int,
+                     threat: Threat | None, param: Param | None, keep: str, restarts: int,
+                     batch_size: int | None) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_images(x)
+    check_same_device(x, model=model)
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be an advcat Objective, got {type(objective).__name__}")
+    if not isinstance(step, Step):
+        raise TypeError(f"step must be an advcat Step, got {type(step).__name__}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
+        raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
+    if threat is not None:
+        if not isinstance(threat, Threat):
+            raise TypeError(f"threat must be an advcat Threat, got {type(threat).__name__}")
+        threat.check_batch(x.shape[0])
+    if param is not None and _bounded(threat):
+        raise ValueError("a parameterization cannot be combined with a bounded threat model")
+    if keep == "min_norm" and threat is None:
+        raise ValueError("keep='min_norm' needs a threat model to measure the perturbation")

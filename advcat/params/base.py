@@ -1,0 +1,18 @@
+"""Image parameterizations: the engine optimizes a variable z and the model sees `to_image(z)`."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+
+class Param:
+    """Base class: a differentiable map from an optimized tensor to images in [0, 1]."""
+
+    def init(self, shape: tuple[int, ...], index: Tensor, seed: int, restart: int,
+             x0: Tensor | None) -> Tensor:
+        """The starting variable for the samples in `index`, drawn from (seed, index, restart)."""
+        raise NotImplementedError
+
+    def to_image(self, z: Tensor) -> Tensor:
+        """Images (n, C, H, W) in [0, 1] from the variable."""
+        raise NotImplementedError
