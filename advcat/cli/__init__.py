@@ -1,0 +1,1 @@
+"""The `advcat` command line: one module per subcommand, imported only when that command runs."""
