@@ -72,7 +72,8 @@ def verify_sha256(path: Path) -> None:
 
 def map_keys(source: dict[str, Tensor], net: nn.Module) -> dict[str, Tensor]:
     """Rename lukemelas EfficientNet keys to timm's; every key and every shape must match."""
-    stages = [len(stage) for stage in net.blocks]  # type: ignore[arg-type]
+    blocks = net.get_submodule("blocks")
+    stages = [len(stage) for stage in blocks.children()]  # type: ignore[arg-type]
     flat_to_timm = [(s, b) for s, count in enumerate(stages) for b in range(count)]
     target = net.state_dict()
     mapped: dict[str, Tensor] = {}
@@ -80,7 +81,8 @@ def map_keys(source: dict[str, Tensor], net: nn.Module) -> dict[str, Tensor]:
         parts = key.split(".")
         if parts[0] == "_blocks":
             stage, block = flat_to_timm[int(parts[1])]
-            table = _INVERTED_RESIDUAL if hasattr(net.blocks[stage][block], "conv_pwl") \
+            module = blocks.get_submodule(f"{stage}.{block}")
+            table = _INVERTED_RESIDUAL if hasattr(module, "conv_pwl") \
                 else _DEPTHWISE_SEPARABLE
             new_key = ".".join(["blocks", str(stage), str(block), table[parts[2]], *parts[3:]])
         else:
@@ -111,7 +113,7 @@ def build_embedded(name: str, *, pretrained: bool = True, num_classes: int = 100
         state = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict(map_keys(state, net), strict=True)
     if num_classes != 1000:
-        net.reset_classifier(num_classes)
+        net.reset_classifier(num_classes)  # type: ignore[operator]
     return net
 
 

@@ -31,5 +31,5 @@ def replace_head(net: nn.Module, num_classes: int) -> nn.Linear:
     parent = net.get_submodule(parent_name) if parent_name else net
     setattr(parent, child, new)
     if hasattr(net, "num_classes"):
-        net.num_classes = num_classes
+        setattr(net, "num_classes", num_classes)  # noqa: B010 - nn.Module typing hides it
     return new

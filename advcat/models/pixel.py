@@ -30,7 +30,7 @@ class ModelInfo:
     interpolation: str = "bicubic"
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
-    classes: tuple[str, ...] | None = None
+    classes: tuple[str, ...] | None = field(default=None, repr=False)
     weights: str = "unknown"
     in_channels: int = 3
     adapt_size: int | None = None
@@ -63,6 +63,9 @@ class PixelModel(nn.Module):
     `info.adapt_size` is set the input is resized to it first, so a fine-tuned model takes its
     data set's own images (28x28 grayscale, say).
     """
+
+    mean: Tensor
+    std: Tensor
 
     def __init__(self, net: nn.Module, info: ModelInfo) -> None:
         super().__init__()
