@@ -1,0 +1,44 @@
+# Two commands: `make demo` (set up and run the main job) and `make test` (set up and run every check).
+# The virtual environment lives in .venv; each install step reruns only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch and torchvision are pinned here (not in pyproject) to the pair whose wheels import together
+# on the project's machines; users elsewhere get torch from PyPI through pyproject's ranges.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test lint docs clean
+
+demo: $(VENV)/.installed-base
+	@if $(BIN)/python -c "import sys, advcat.cli.main as m; sys.exit('demo' not in m.COMMANDS)"; then \
+		$(BIN)/advcat demo; \
+	else \
+		$(BIN)/advcat predict chelsea coffee grace_hopper; \
+	fi
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check advcat tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	$(BIN)/pytest -m "not gpu" -q
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-torch: | $(BIN)/python
+	$(BIN)/pip install $(TORCH)
+	touch $@
+
+$(VENV)/.installed-base: pyproject.toml $(VENV)/.installed-torch
+	$(BIN)/pip install -e .
+	touch $@
+
+# torchattacks pins requests~=2.25.1 (and with it old idna/urllib3); --no-deps keeps modern ones.
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-torch
+	$(BIN)/pip install -e '.[dev,bench]'
+	$(BIN)/pip install --no-deps 'torchattacks>=3.5'
+	touch $@ $(VENV)/.installed-base
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
