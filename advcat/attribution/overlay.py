@@ -1,0 +1,113 @@
+"""Attribution overlays: a heatmap over the image with a colour bar, and clean vs adversarial side
+by side on one colour scale. Returns matplotlib Figures (no pyplot state, no window)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from advcat.attribution.result import Attribution
+
+
+def _image(image: Tensor, index: int) -> np.ndarray:
+    if image.dim() == 4:
+        image = image[index]
+    if image.dim() != 3:
+        raise ValueError(f"image must be (C, H, W) or (N, C, H, W), got {tuple(image.shape)}")
+    array = image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy()
+    return array[..., 0] if array.shape[-1] == 1 else array
+
+
+def _heat(attribution: Attribution | Tensor, index: int, absolute: bool) -> np.ndarray:
+    if isinstance(attribution, Attribution):
+        maps = attribution.heat(absolute)
+    elif isinstance(attribution, Tensor) and attribution.dim() == 4:
+        maps = attribution.abs().sum(1, keepdim=True) if absolute else attribution.sum(1, True)
+    else:
+        raise TypeError("attribution must be an Attribution or a (N, C, H, W) tensor")
+    return maps[index, 0].detach().float().cpu().numpy()
+
+
+def color_limits(heats: list[np.ndarray], absolute: bool, percentile: float) -> tuple[float, float]:
+    """Shared colour limits: [0, p-th percentile] for magnitudes, symmetric around 0 if signed."""
+    values = np.concatenate([np.abs(h).ravel() for h in heats])
+    top = float(np.percentile(values, percentile)) or float(values.max()) or 1.0
+    return (0.0, top) if absolute else (-top, top)
+
+
+def _draw(ax: Axes, image: np.ndarray, heat: np.ndarray, limits: tuple[float, float],
+          absolute: bool, alpha: float, title: str | None):  # noqa: ANN202 - a matplotlib image
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+    shown = ax.imshow(heat, cmap="inferno" if absolute else "coolwarm", vmin=limits[0],
+                      vmax=limits[1], alpha=alpha)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return shown
+
+
+def overlay(
+    image: Tensor,
+    attribution: Attribution | Tensor,
+    *,
+    index: int = 0,
+    absolute: bool = True,
+    alpha: float = 0.6,
+    percentile: float = 99.0,
+    title: str | None = None,
+) -> Figure:
+    """One image with its attribution heatmap on top and a colour bar.
+
+    `absolute`: magnitudes (sum of |attribution| over channels) or signed values (diverging map);
+    colours saturate at the `percentile` of the magnitudes so a few extreme pixels do not wash
+    out the rest.
+    """
+    picture, heat = _image(image, index), _heat(attribution, index, absolute)
+    if picture.shape[:2] != heat.shape:
+        raise ValueError(f"image {picture.shape[:2]} and map {heat.shape} differ in size")
+    if title is None and isinstance(attribution, Attribution):
+        title = f"{attribution.method} (target {int(attribution.target[index])})"
+    figure = Figure(figsize=(5.0, 4.2), layout="constrained")
+    ax = figure.add_subplot()
+    shown = _draw(ax, picture, heat, color_limits([heat], absolute, percentile), absolute, alpha,
+                  title)
+    figure.colorbar(shown, ax=ax, shrink=0.85, label="attribution")
+    return figure
+
+
+def overlay_pair(
+    x: Tensor,
+    adv: Tensor,
+    clean: Attribution | Tensor,
+    moved: Attribution | Tensor,
+    *,
+    index: int = 0,
+    absolute: bool = True,
+    alpha: float = 0.6,
+    percentile: float = 99.0,
+    titles: tuple[str, str] = ("clean", "adversarial"),
+) -> Figure:
+    """Clean and adversarial images side by side, each with its heatmap, on one colour scale."""
+    pictures = [_image(x, index), _image(adv, index)]
+    heats = [_heat(clean, index, absolute), _heat(moved, index, absolute)]
+    limits = color_limits(heats, absolute, percentile)
+    figure = Figure(figsize=(9.0, 4.2), layout="constrained")
+    axes = figure.subplots(1, 2)
+    shown = [_draw(ax, picture, heat, limits, absolute, alpha, title)
+             for ax, picture, heat, title in zip(axes, pictures, heats, titles)]
+    figure.colorbar(shown[-1], ax=list(axes), shrink=0.85, label="attribution")
+    return figure
+
+
+def heatmap_rgb(attribution: Attribution | Tensor, *, index: int = 0, absolute: bool = True,
+                percentile: float = 99.0) -> np.ndarray:
+    """The map alone as an (H, W, 3) uint8 colour image, for saving as a PNG."""
+    from matplotlib import colormaps
+
+    heat = _heat(attribution, index, absolute)
+    low, high = color_limits([heat], absolute, percentile)
+    scaled = np.clip((heat - low) / (high - low), 0.0, 1.0)
+    colours = colormaps["inferno" if absolute else "coolwarm"](scaled)[..., :3]
+    return (colours * 255).round().astype(np.uint8)

@@ -1,0 +1,93 @@
+"""The `Attribution` result: the raw map, a per-pixel map, and what produced them.
+
+Saved as PATH.safetensors (tensors) + PATH.json (method, target names, baseline, options), so
+loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+FORMAT = "advcat-attribution/1"
+
+
+@dataclass
+class Attribution:
+    """Attribution maps for a batch of images.
+
+    `raw` is the method's map at input resolution: (N, C, H, W), or (N, 1, H, W) for Grad-CAM.
+    `map` is the per-pixel map (N, 1, H, W): the channel sum of `raw` (signed, so integrated
+    gradients still sum to the logit gap). `delta` is Captum's convergence delta for integrated
+    gradients (sum of attributions minus the logit gap, per sample), else None.
+    """
+
+    raw: Tensor
+    map: Tensor
+    method: str
+    target: Tensor
+    baseline: str
+    delta: Tensor | None = None
+    layer: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = 0
+
+    def __len__(self) -> int:
+        return int(self.raw.shape[0])
+
+    def heat(self, absolute: bool = True) -> Tensor:
+        """(N, 1, H, W) map to show or compare: sum of |raw| over channels, or `map` if signed."""
+        if not absolute:
+            return self.map
+        return self.raw.abs().sum(dim=1, keepdim=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write PATH.safetensors and PATH.json; returns the tensors' path."""
+        from safetensors.torch import save_file
+
+        tensors_path, meta_path = _paths(path)
+        tensors_path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {"raw": self.raw, "map": self.map, "target": self.target}
+        if self.delta is not None:
+            tensors["delta"] = self.delta
+        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        tmp = tensors_path.with_suffix(".safetensors.tmp")
+        save_file(tensors, str(tmp))
+        os.replace(tmp, tensors_path)
+        record = {"format": FORMAT, "method": self.method, "baseline": self.baseline,
+                  "layer": self.layer, "options": self.options, "seed": self.seed}
+        tmp_meta = meta_path.with_suffix(".json.tmp")
+        tmp_meta.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(tmp_meta, meta_path)
+        return tensors_path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> Attribution:
+        """Read an attribution written by `save` (either file name or their common stem)."""
+        from safetensors.torch import load_file
+
+        tensors_path, meta_path = _paths(path)
+        for file in (tensors_path, meta_path):
+            if not file.is_file():
+                raise FileNotFoundError(f"attribution file not found: {file}")
+        record = json.loads(meta_path.read_text())
+        if record.get("format") != FORMAT:
+            raise ValueError(f"{meta_path} is not an advcat attribution "
+                             f"(format {record.get('format')!r})")
+        tensors = load_file(str(tensors_path), device=str(device))
+        return cls(raw=tensors["raw"], map=tensors["map"], method=record["method"],
+                   target=tensors["target"], baseline=record["baseline"],
+                   delta=tensors.get("delta"), layer=record.get("layer"),
+                   options=record.get("options", {}), seed=record.get("seed"))
+
+
+def _paths(path: str | Path) -> tuple[Path, Path]:
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
