@@ -16,8 +16,9 @@ COMMANDS: dict[str, str] = {
     "predict": "advcat.cli.predict",
 }
 
-# Errors a user can act on: printed as one line, exit status 2, no traceback.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError)
+# Errors a user can act on: printed as one line, exit status 2, no traceback. ConnectionError is
+# what load_model raises when pretrained weights cannot be downloaded (its message says what to do).
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, ConnectionError)
 
 
 def _summary(module: ModuleType) -> str:

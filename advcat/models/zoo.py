@@ -33,7 +33,8 @@ def load_model(
 
     `name`: "efficientnet_lite0" (embedded, offline), "efficientnet_lite2", "torchvision:<arch>",
     "timm:<arch>", or the path of an advcat checkpoint. `weights`: "DEFAULT" (pretrained), a local
-    file, or None (random weights, stated in `.info.weights`).
+    file, or None (random weights, stated in `.info.weights`). Pretrained weights that cannot be
+    downloaded raise ConnectionError, with how to pass a local file instead.
     """
     model = _load(name, weights)
     model.eval()
@@ -110,7 +111,8 @@ def _torchvision(arch: str, weights: str | Path | None) -> PixelModel:
         try:
             net = torchvision.models.get_model(arch, weights=enum)
         except Exception as error:  # noqa: BLE001 - any download failure gets the same advice
-            raise RuntimeError(_OFFLINE_HINT.format(name=f"torchvision:{arch}", error=error)) from error
+            hint = _OFFLINE_HINT.format(name=f"torchvision:{arch}", error=error)
+            raise ConnectionError(hint) from error
         preset = enum.transforms()
         size, resize = int(preset.crop_size[0]), int(preset.resize_size[0])
         interpolation = preset.interpolation.value
@@ -138,7 +140,7 @@ def _timm(arch: str, weights: str | Path | None) -> PixelModel:
         try:
             net = timm.create_model(arch, pretrained=True)
         except Exception as error:  # noqa: BLE001 - any download failure gets the same advice
-            raise RuntimeError(_OFFLINE_HINT.format(name=f"timm:{arch}", error=error)) from error
+            raise ConnectionError(_OFFLINE_HINT.format(name=f"timm:{arch}", error=error)) from error
         label = "timm pretrained"
     else:
         net = timm.create_model(arch, pretrained=False)
