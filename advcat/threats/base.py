@@ -13,32 +13,40 @@ from advcat.engine.context import select
 
 
 class Threat:
-    """Base class: subclasses define `norm`, `_project_ball` and `_sample_ball`."""
+    """Base class: subclasses define `name`, `norm`, `project` and `random_start`."""
 
     name: str = "threat"
+    eps: float | Tensor | None
 
     def __init__(self, eps: float | Tensor) -> None:
         if isinstance(eps, Tensor):
             if eps.dim() > 1:
-                raise ValueError(f"eps must be a scalar or an (N,) tensor, got shape {tuple(eps.shape)}")
+                raise ValueError(
+                    f"eps must be a scalar or an (N,) tensor, got shape {tuple(eps.shape)}")
             if not bool(torch.isfinite(eps).all()) or bool((eps < 0).any()):
-                raise ValueError("eps must be finite and >= 0")
-            eps = eps.detach().float() if eps.dim() else float(eps.item())
+                raise ValueError(f"eps must be finite and >= 0, got {eps.tolist()}")
+            if eps.dim() == 0:
+                eps = float(eps.item())
+            else:
+                eps = eps.detach() if eps.is_floating_point() else eps.detach().double()
         elif isinstance(eps, (int, float)) and not isinstance(eps, bool):
             if not eps >= 0 or eps != eps or eps == float("inf"):
                 raise ValueError(f"eps must be finite and >= 0, got {eps}")
             eps = float(eps)
         else:
             raise TypeError(f"eps must be a float or an (N,) tensor, got {type(eps).__name__}")
-        self.eps: float | Tensor = eps
+        self.eps = eps
 
     def __repr__(self) -> str:
+        if self.eps is None:
+            return f"{type(self).__name__}()"
         eps = f"eps[{self.eps.numel()}]" if isinstance(self.eps, Tensor) else f"eps={self.eps:.6g}"
         return f"{type(self).__name__}({eps})"
 
     def eps_for(self, index: Tensor, like: Tensor) -> Tensor:
-        """eps for the rows in `index`, shape (n,), on `like`'s device and dtype."""
-        return select(self.eps, index, dtype=like.dtype).to(like.device)
+        """eps of the rows in `index`, (n,), on `like`'s device and dtype; inf if unbounded."""
+        eps = float("inf") if self.eps is None else self.eps
+        return select(eps, index, dtype=like.dtype).to(like.device)
 
     def check_batch(self, n: int) -> None:
         """Raise if a per-sample eps does not match a batch of `n` samples."""
@@ -56,3 +64,14 @@ class Threat:
     def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
         """A random feasible delta, drawn from (seed, sample index, restart) alone."""
         raise NotImplementedError
+
+
+def clip_to_box(delta: Tensor, x0: Tensor) -> Tensor:
+    """`delta` clipped coordinate-wise so that x0 + delta lies in [0, 1] (x0 itself in [0, 1])."""
+    return torch.maximum(torch.minimum(delta, 1.0 - x0), -x0)
+
+
+def rounding_slack(dtype: torch.dtype) -> float:
+    """Factor below 1 that keeps a projection onto the sphere inside the ball after rounding to
+    `dtype` (1 for float64): the result is exact to the precision the caller works in."""
+    return 1.0 if dtype == torch.float64 else 1.0 - 4.0 * torch.finfo(dtype).eps
