@@ -14,6 +14,7 @@ from types import ModuleType
 
 COMMANDS: dict[str, str] = {
     "predict": "advcat.cli.predict",
+    "attribute": "advcat.cli.attribute",
 }
 
 # Errors a user can act on: printed as one line, exit status 2, no traceback. ConnectionError is
