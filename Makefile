@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # on the project's machines; users elsewhere get torch from PyPI through pyproject's ranges.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test lint docs clean
+.PHONY: demo test clean
 
 demo: $(VENV)/.installed-base
 	@if $(BIN)/python -c "import sys, advcat.cli.main as m; sys.exit('demo' not in m.COMMANDS)"; then \
@@ -17,11 +17,14 @@ demo: $(VENV)/.installed-base
 		$(BIN)/advcat predict chelsea coffee grace_hopper; \
 	fi
 
+# Every check runs even after one fails, so a single run shows all problems; any failure fails.
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check advcat tests benchmarks
-	$(BIN)/mypy
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
-	$(BIN)/pytest -m "not gpu" -q
+	@status=0; \
+	echo "== ruff"; $(BIN)/ruff check advcat tests benchmarks || status=1; \
+	echo "== mypy"; $(BIN)/mypy || status=1; \
+	echo "== mkdocs"; $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site || status=1; \
+	echo "== pytest"; $(BIN)/pytest -m "not gpu" -q || status=1; \
+	exit $$status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
