@@ -205,7 +205,7 @@ def _start(p: _Problem, x0: Tensor, index: Tensor, restart: int) -> Tensor:
 def _projector(p: _Problem, x0: Tensor, index: Tensor) -> Callable[[Tensor], Tensor]:
     """Projection of the variable onto the feasible set of the active samples."""
     if p.param is not None:
-        return lambda z: z
+        return p.param.project
     if p.threat is None:
         return lambda z: z.clamp(0.0, 1.0)
     threat = p.threat
