@@ -7,6 +7,14 @@ from advcat.attacks.result import AttackResult
 from advcat.attacks.transfer import transfer_rate
 
 __all__ = [
-    "DEFAULT_EPS", "FGSM", "METHODS", "MIFGSM", "PGD", "Attack", "AttackResult", "attack",
-    "make_attack", "transfer_rate",
+    "DEFAULT_EPS",
+    "FGSM",
+    "METHODS",
+    "MIFGSM",
+    "PGD",
+    "Attack",
+    "AttackResult",
+    "attack",
+    "make_attack",
+    "transfer_rate",
 ]

@@ -104,9 +104,16 @@ class Attack:
             targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
             threat = make_threat(self.norm, self.eps)
             threat.check_batch(x.shape[0])
-            goal = Goal(labels=labels, target=targets, threat=threat, seed=seed,
-                        early_stop=early_stop, batch_size=batch_size, progress=progress,
-                        classes=classes)
+            goal = Goal(
+                labels=labels,
+                target=targets,
+                threat=threat,
+                seed=seed,
+                early_stop=early_stop,
+                batch_size=batch_size,
+                progress=progress,
+                classes=classes,
+            )
             found = self.run(model, x, goal)
             adv = found.x.clamp(0.0, 1.0)
             logits = found.logits
@@ -116,9 +123,19 @@ class Attack:
         delta = adv - x
         success = logits.argmax(1) == targets if targets is not None else logits.argmax(1) != labels
         return AttackResult(
-            adv=adv, delta=delta, success=success, logits=logits, labels=labels, target=targets,
-            norms=threat.norm(delta), steps_taken=found.steps_taken, queries=found.queries,
-            method=self.name, norm=self.norm, eps=_eps_record(self.eps), seed=seed,
+            adv=adv,
+            delta=delta,
+            success=success,
+            logits=logits,
+            labels=labels,
+            target=targets,
+            norms=threat.norm(delta),
+            steps_taken=found.steps_taken,
+            queries=found.queries,
+            method=self.name,
+            norm=self.norm,
+            eps=_eps_record(self.eps),
+            seed=seed,
             config=self.config(),
         )
 
@@ -130,7 +147,7 @@ class Attack:
 def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:
     if batch_size is None or batch_size >= x.shape[0]:
         return model(x)
-    return torch.cat([model(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+    return torch.cat([model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
 
 
 def _eps_record(eps: float | Tensor) -> float | list[float]:

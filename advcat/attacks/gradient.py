@@ -32,9 +32,16 @@ class PGD(Attack):
 
     name = "pgd"
 
-    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, steps: int = 10,
-                 step_size: float | Tensor | None = None, restarts: int = 1,
-                 random_start: bool = True, loss: str = "ce") -> None:
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 10,
+        step_size: float | Tensor | None = None,
+        restarts: int = 1,
+        random_start: bool = True,
+        loss: str = "ce",
+    ) -> None:
         super().__init__(norm, eps)
         self.steps = _check_positive_int("steps", steps)
         self.restarts = _check_positive_int("restarts", restarts)
@@ -49,10 +56,19 @@ class PGD(Attack):
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         return optimize(
-            model, x, attack_objective(self.loss, goal), step=self.step_rule(), steps=self.steps,
-            threat=goal.threat, success=attack_criterion(goal), restarts=self.restarts,
-            random_start=self.random_start, early_stop=goal.early_stop,
-            batch_size=goal.batch_size, seed=goal.seed, progress=goal.progress,
+            model,
+            x,
+            attack_objective(self.loss, goal),
+            step=self.step_rule(),
+            steps=self.steps,
+            threat=goal.threat,
+            success=attack_criterion(goal),
+            restarts=self.restarts,
+            random_start=self.random_start,
+            early_stop=goal.early_stop,
+            batch_size=goal.batch_size,
+            seed=goal.seed,
+            progress=goal.progress,
         )
 
 
@@ -61,8 +77,7 @@ class FGSM(PGD):
 
     name = "fgsm"
 
-    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None,
-                 loss: str = "ce") -> None:
+    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, loss: str = "ce") -> None:
         super().__init__(norm, eps, steps=1, random_start=False, loss=loss)
         self.step_size = self.eps
 
@@ -75,10 +90,18 @@ class MIFGSM(PGD):
     """
 
     name = "mifgsm"
+    norms = ("linf", "l2")
 
-    def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, steps: int = 10,
-                 step_size: float | Tensor | None = None, decay: float = 1.0,
-                 diversity: float = 0.0, loss: str = "ce") -> None:
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 10,
+        step_size: float | Tensor | None = None,
+        decay: float = 1.0,
+        diversity: float = 0.0,
+        loss: str = "ce",
+    ) -> None:
         super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
         if step_size is None:
             self.step_size = _scaled(self.eps, 1.0 / steps)
@@ -88,16 +111,24 @@ class MIFGSM(PGD):
         self.diversity = float(diversity)
 
     def step_rule(self) -> Step:
-        return Momentum(self.step_size, decay=self.decay, p=float("inf") if self.norm == "linf"
-                        else 2.0 if self.norm == "l2" else 1.0)
+        return Momentum(self.step_size, decay=self.decay, p=float("inf") if self.norm == "linf" else 2.0)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         transforms = InputDiversity(self.diversity) if self.diversity > 0 else None
         return optimize(
-            model, x, attack_objective(self.loss, goal), step=self.step_rule(), steps=self.steps,
-            threat=goal.threat, success=attack_criterion(goal), random_start=False,
-            early_stop=goal.early_stop, transforms=transforms, batch_size=goal.batch_size,
-            seed=goal.seed, progress=goal.progress,
+            model,
+            x,
+            attack_objective(self.loss, goal),
+            step=self.step_rule(),
+            steps=self.steps,
+            threat=goal.threat,
+            success=attack_criterion(goal),
+            random_start=False,
+            early_stop=goal.early_stop,
+            transforms=transforms,
+            batch_size=goal.batch_size,
+            seed=goal.seed,
+            progress=goal.progress,
         )
 
     def _transforms(self) -> bool:

@@ -57,5 +57,6 @@ def attack(
         if value is not None:
             settings[name] = value
     attacker = make_attack(method, **settings)
-    return attacker(model, x, y, target=target, early_stop=early_stop, seed=seed,
-                    batch_size=batch_size, progress=progress)
+    return attacker(
+        model, x, y, target=target, early_stop=early_stop, seed=seed, batch_size=batch_size, progress=progress
+    )

@@ -64,11 +64,20 @@ class AttackResult:
         path = Path(path)
         stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
         stem.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {name: getattr(self, name).detach().cpu().contiguous() for name in _TENSORS
-                   if getattr(self, name) is not None}
+        tensors = {
+            name: getattr(self, name).detach().cpu().contiguous()
+            for name in _TENSORS
+            if getattr(self, name) is not None
+        }
         save_file(tensors, str(stem.with_suffix(".safetensors")))
-        meta = {"kind": "AttackResult", "method": self.method, "norm": self.norm,
-                "eps": self.eps, "seed": self.seed, "config": self.config}
+        meta = {
+            "kind": "AttackResult",
+            "method": self.method,
+            "norm": self.norm,
+            "eps": self.eps,
+            "seed": self.seed,
+            "config": self.config,
+        }
         stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
         return stem.with_suffix(".json")
 
@@ -84,10 +93,14 @@ class AttackResult:
             raise ValueError(f"{stem.with_suffix('.json')} is not a saved AttackResult")
         tensors = load_file(str(stem.with_suffix(".safetensors")))
         fields: dict[str, Any] = {name: tensors.get(name) for name in _TENSORS}
-        return cls(**fields, method=meta["method"], norm=meta["norm"], eps=meta["eps"],
-                   seed=meta["seed"], config=meta.get("config", {}))
+        return cls(
+            **fields,
+            method=meta["method"],
+            norm=meta["norm"],
+            eps=meta["eps"],
+            seed=meta["seed"],
+            config=meta.get("config", {}),
+        )
 
 
-_TENSORS = ("adv", "delta", "success", "logits", "labels", "target", "norms", "steps_taken",
-            "queries")
-
+_TENSORS = ("adv", "delta", "success", "logits", "labels", "target", "norms", "steps_taken", "queries")

@@ -11,8 +11,9 @@ from advcat.engine.rng import derive_seed
 TargetSpec = int | str | Tensor | None
 
 
-def resolve_target(spec: TargetSpec, logits: Tensor, labels: Tensor, seed: int,
-                   classes: tuple[str, ...] | None) -> Tensor | None:
+def resolve_target(
+    spec: TargetSpec, logits: Tensor, labels: Tensor, seed: int, classes: tuple[str, ...] | None
+) -> Tensor | None:
     """Per-sample target classes (N,), or None for an untargeted attack.
 
     "least_likely" takes each sample's lowest-scoring class on the clean input; "random" draws a
@@ -35,14 +36,19 @@ def resolve_target(spec: TargetSpec, logits: Tensor, labels: Tensor, seed: int,
             spec = int(spec.item())
         else:
             if spec.shape != (n,) or spec.is_floating_point():
-                raise ValueError(f"target must be an integer tensor of shape ({n},), got "
-                                 f"{spec.dtype} {tuple(spec.shape)}")
+                raise ValueError(
+                    f"target must be an integer tensor of shape ({n},), got {spec.dtype} {tuple(spec.shape)}"
+                )
             if int(spec.min()) < 0 or int(spec.max()) >= num_classes:
                 raise ValueError(f"target holds classes outside [0, {num_classes - 1}]")
             return spec.to(labels.device, torch.long)
     if isinstance(spec, (int, str)) and not isinstance(spec, bool):
-        index = class_index(spec, classes if classes is not None and len(classes) == num_classes
-                            else _numbered(num_classes, classes))
+        index = class_index(
+            spec,
+            classes
+            if classes is not None and len(classes) == num_classes
+            else _numbered(num_classes, classes),
+        )
         return torch.full((n,), index, dtype=torch.long, device=labels.device)
     raise TypeError(
         "target must be a class index, a class name, an (N,) tensor, 'least_likely' or 'random', "

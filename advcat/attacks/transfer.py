@@ -20,8 +20,7 @@ def fit_to(model: nn.Module, x: Tensor) -> Tensor:
     return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
 
 
-def transfer_rate(result: AttackResult, other_model: nn.Module, *,
-                  successful_only: bool = True) -> float:
+def transfer_rate(result: AttackResult, other_model: nn.Module, *, successful_only: bool = True) -> float:
     """Share of the adversarial images that also fool `other_model`.
 
     Fooling means the same goal as the attack: a prediction different from the label, or equal to

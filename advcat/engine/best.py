@@ -18,8 +18,9 @@ KEEP_POLICIES = ("score", "min_norm")
 class BestIterates:
     """Buffers for the whole batch (N rows), updated from the active rows by index."""
 
-    def __init__(self, x: Tensor, policy: str = "score",
-                 norm: Callable[[Tensor], Tensor] | None = None) -> None:
+    def __init__(
+        self, x: Tensor, policy: str = "score", norm: Callable[[Tensor], Tensor] | None = None
+    ) -> None:
         if policy not in KEEP_POLICIES:
             raise ValueError(f"keep must be one of {KEEP_POLICIES}, got {policy!r}")
         if policy == "min_norm" and norm is None:
@@ -35,8 +36,9 @@ class BestIterates:
         self.queries = torch.zeros(n, dtype=torch.long, device=device)
         self.logits: Tensor | None = None
 
-    def update(self, index: Tensor, image: Tensor, x0: Tensor, score: Tensor,
-               success: Tensor | None, logits: Tensor) -> None:
+    def update(
+        self, index: Tensor, image: Tensor, x0: Tensor, score: Tensor, success: Tensor | None, logits: Tensor
+    ) -> None:
         """Record the active rows' current iterate (and its logits) where it beats their best."""
         if self.logits is None:
             self.logits = logits.new_full((self.x.shape[0], logits.shape[1]), float("nan"))
@@ -49,8 +51,7 @@ class BestIterates:
         else:
             assert self.norm is not None
             size = self.norm(image.detach() - x0).float()
-            better = torch.where(old_succ, succ & (size < self.size[index]),
-                                 succ | (score > old_score))
+            better = torch.where(old_succ, succ & (size < self.size[index]), succ | (score > old_score))
         self.queries[index] += 1
         rows = index[better]
         if rows.numel() == 0:

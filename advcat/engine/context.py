@@ -18,8 +18,9 @@ def select(value: float | int | Tensor, index: Tensor, *, dtype: torch.dtype | N
         return value.to(index.device)[index].to(dtype or value.dtype)
     if isinstance(value, Tensor):
         value = value.item()
-    out_dtype = dtype or (torch.long if isinstance(value, int) and not isinstance(value, bool)
-                          else torch.get_default_dtype())
+    out_dtype = dtype or (
+        torch.long if isinstance(value, int) and not isinstance(value, bool) else torch.get_default_dtype()
+    )
     return torch.full((index.shape[0],), value, dtype=out_dtype, device=index.device)
 
 

@@ -32,8 +32,12 @@ from advcat.validate import check_images, check_logits, check_same_device
 Transform = Callable[[Tensor], Tensor]
 Callback = Callable[[dict[str, object]], None]
 
-_AUTOCAST = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
-             "float16": torch.float16}
+_AUTOCAST = {
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+}
 
 
 @dataclass
@@ -91,11 +95,22 @@ def optimize(
     dtype = _autocast_dtype(autocast)
     info = model_info(model)
     problem = _Problem(
-        model=model, x=x.detach(), objective=objective, threat=threat, step=step, steps=steps,
-        restarts=restarts, param=param, success=success, early_stop=early_stop and success is not None,
-        random_start=random_start, transforms=transforms, autocast=dtype,
+        model=model,
+        x=x.detach(),
+        objective=objective,
+        threat=threat,
+        step=step,
+        steps=steps,
+        restarts=restarts,
+        param=param,
+        success=success,
+        early_stop=early_stop and success is not None,
+        random_start=random_start,
+        transforms=transforms,
+        autocast=dtype,
         seed=fresh_seed() if seed is None else int(seed),
-        classes=info.classes if info is not None else None, callback=callback,
+        classes=info.classes if info is not None else None,
+        callback=callback,
     )
     n = x.shape[0]
     norm = threat.norm if threat is not None else None
@@ -106,8 +121,11 @@ def optimize(
     last_z: list[Tensor] = []
     interrupted = False
     total = -(-n // chunk) * restarts * steps
-    with borrowed(model), tap(model, sorted(objective.layers)) as activations, \
-            tqdm(total=total, disable=not progress, desc="optimize", leave=False) as bar:
+    with (
+        borrowed(model),
+        tap(model, sorted(objective.layers)) as activations,
+        tqdm(total=total, disable=not progress, desc="optimize", leave=False) as bar,
+    ):
         try:
             for start in range(0, n, chunk):
                 index = torch.arange(start, min(start + chunk, n), device=x.device)
@@ -117,17 +135,29 @@ def optimize(
         except KeyboardInterrupt:
             interrupted = True
     return Result(
-        x=best.x, logits=best.logits, score=best.score, success=best.success if success is not None else None,
-        steps_taken=best.steps_taken, queries=best.queries,
-        history=(history / counts.clamp_min(1)).float(), seed=problem.seed,
+        x=best.x,
+        logits=best.logits,
+        score=best.score,
+        success=best.success if success is not None else None,
+        steps_taken=best.steps_taken,
+        queries=best.queries,
+        history=(history / counts.clamp_min(1)).float(),
+        seed=problem.seed,
         objective=objective.describe(),
         z=torch.cat(last_z) if last_z and param is not None and not interrupted else None,
         interrupted=interrupted,
     )
 
 
-def _run_chunk(p: _Problem, chunk: Tensor, best: BestIterates, activations: dict[str, Tensor],
-               history: Tensor, counts: Tensor, bar: tqdm) -> Tensor | None:
+def _run_chunk(
+    p: _Problem,
+    chunk: Tensor,
+    best: BestIterates,
+    activations: dict[str, Tensor],
+    history: Tensor,
+    counts: Tensor,
+    bar: tqdm,
+) -> Tensor | None:
     """All restarts for one chunk of samples; returns the final variable of the last restart."""
     z: Tensor | None = None
     for restart in range(p.restarts):
@@ -138,8 +168,16 @@ def _run_chunk(p: _Problem, chunk: Tensor, best: BestIterates, activations: dict
     return z
 
 
-def _descend(p: _Problem, index: Tensor, restart: int, best: BestIterates,
-             activations: dict[str, Tensor], history: Tensor, counts: Tensor, bar: tqdm) -> Tensor:
+def _descend(
+    p: _Problem,
+    index: Tensor,
+    restart: int,
+    best: BestIterates,
+    activations: dict[str, Tensor],
+    history: Tensor,
+    counts: Tensor,
+    bar: tqdm,
+) -> Tensor:
     """One restart of the loop over `steps` gradient steps for the samples in `index`."""
     x0 = p.x[index]
     z = _start(p, x0, index, restart)
@@ -153,8 +191,9 @@ def _descend(p: _Problem, index: Tensor, restart: int, best: BestIterates,
             logits = _forward(p, image, restart, t, index)
             if t == 0 and restart == 0:
                 check_logits(logits.detach())
-            ctx = Context(x=image, logits=logits, index=index, x0=x0,
-                          activations=dict(activations), classes=p.classes)
+            ctx = Context(
+                x=image, logits=logits, index=index, x0=x0, activations=dict(activations), classes=p.classes
+            )
             score = p.objective(ctx)
         succeeded = p.success(logits.detach(), index) if p.success is not None else None
         best.update(index, image, x0, score, succeeded, logits)
@@ -174,9 +213,14 @@ def _descend(p: _Problem, index: Tensor, restart: int, best: BestIterates,
             bar.update(0)
             if index.numel() == 0:
                 break
-        info = StepInfo(t=t, steps=p.steps, index=index, score=score,
-                        project=_projector(p, x0, index),
-                        eps=p.threat.eps_for(index, z) if _bounded(p.threat) else None)
+        info = StepInfo(
+            t=t,
+            steps=p.steps,
+            index=index,
+            score=score,
+            project=_projector(p, x0, index),
+            eps=p.threat.eps_for(index, z) if p.threat is not None and _bounded(p.threat) else None,
+        )
         if state is None:
             state = p.step.init(z, info)
         direction = p.step.transform(grad, state, info)  # type: ignore[arg-type]
@@ -184,8 +228,7 @@ def _descend(p: _Problem, index: Tensor, restart: int, best: BestIterates,
         best.count_step(index)
         bar.update(1)
         if p.callback is not None:
-            p.callback({"t": t, "restart": restart, "index": index, "score": score,
-                        "success": succeeded})
+            p.callback({"t": t, "restart": restart, "index": index, "score": score, "success": succeeded})
     return z.detach()
 
 
@@ -239,9 +282,18 @@ def _autocast_dtype(autocast: torch.dtype | str | None) -> torch.dtype | None:
     return _AUTOCAST[autocast]
 
 
-def _check_arguments(model: nn.Module, x: Tensor, objective: Objective, step: Step, steps: int,
-                     threat: Threat | None, param: Param | None, keep: str, restarts: int,
-                     batch_size: int | None) -> None:
+def _check_arguments(
+    model: nn.Module,
+    x: Tensor,
+    objective: Objective,
+    step: Step,
+    steps: int,
+    threat: Threat | None,
+    param: Param | None,
+    keep: str,
+    restarts: int,
+    batch_size: int | None,
+) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_images(x)

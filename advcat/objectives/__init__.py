@@ -6,6 +6,19 @@ from advcat.objectives.image import Blur, Lp, TotalVariation
 from advcat.objectives.layers import Activation, Channel, Diversity, Neuron
 
 __all__ = [
-    "DLR", "Activation", "Blur", "Channel", "ClassLogit", "CrossEntropy", "Diversity",
-    "LogProbability", "Lp", "Margin", "Neuron", "Objective", "Scaled", "Sum", "TotalVariation",
+    "DLR",
+    "Activation",
+    "Blur",
+    "Channel",
+    "ClassLogit",
+    "CrossEntropy",
+    "Diversity",
+    "LogProbability",
+    "Lp",
+    "Margin",
+    "Neuron",
+    "Objective",
+    "Scaled",
+    "Sum",
+    "TotalVariation",
 ]

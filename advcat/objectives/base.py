@@ -88,6 +88,8 @@ class Objective:
 class Sum(Objective):
     """The sum of several objectives' scores."""
 
+    terms: tuple[Objective, ...]
+
     def __init__(self, terms: Sequence[Objective]) -> None:
         flat: list[Objective] = []
         for term in terms:
@@ -110,9 +112,15 @@ class Sum(Objective):
 class Scaled(Objective):
     """An objective times a scalar or a per-sample (N,) weight."""
 
+    weight: Weight
+    inner: Objective
+
     def __init__(self, weight: Weight, inner: Objective) -> None:
-        if isinstance(inner, Scaled) and not isinstance(weight, Tensor) \
-                and not isinstance(inner.weight, Tensor):
+        if (
+            isinstance(inner, Scaled)
+            and not isinstance(weight, Tensor)
+            and not isinstance(inner.weight, Tensor)
+        ):
             weight, inner = float(weight) * float(inner.weight), inner.inner
         self.weight = weight
         self.inner = inner
@@ -120,8 +128,11 @@ class Scaled(Objective):
         self._freeze()
 
     def score(self, ctx: Context) -> Tensor:
-        weight = ctx.per_sample(self.weight, dtype=ctx.logits.dtype) \
-            if isinstance(self.weight, Tensor) else self.weight
+        weight = (
+            ctx.per_sample(self.weight, dtype=ctx.logits.dtype)
+            if isinstance(self.weight, Tensor)
+            else self.weight
+        )
         return weight * self.inner(ctx)
 
     def describe(self) -> str:
