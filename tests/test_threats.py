@@ -84,6 +84,54 @@ def test_projection_is_optimal_against_random_feasible_points(threat_cls):
         assert bool(((v - proj) * (y - proj)).sum(1).le(1e-9).all())
 
 
+def _image_cases(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image-sized centres with many saturated pixels; dense, sparse and huge steps from starts
+    that are exactly zero on the saturated pixels (as after a first projection)."""
+    gen = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(8, 3, 32, 32, generator=gen, dtype=torch.float64)
+    x0[torch.rand(8, 3, 32, 32, generator=gen) < 0.3] = 1.0
+    x0[torch.rand(8, 3, 32, 32, generator=gen) < 0.1] = 0.0
+    start = 0.01 * torch.randn(8, 3, 32, 32, generator=gen, dtype=torch.float64)
+    start[(x0 == 0) | (x0 == 1)] = 0.0
+    step = torch.randn(8, 3, 32, 32, generator=gen, dtype=torch.float64)
+    sparse = step * (step.abs() > 2.5)
+    v = start + torch.cat([0.05 * step[:2], 3.0 * sparse[2:6], 40.0 * step[6:]])
+    return x0, v
+
+
+def test_l2_projection_satisfies_kkt_on_image_sized_inputs():
+    # the answer must be clip(s * v) with one s in (0, 1] and length exactly eps
+    x0, v = _image_cases(7)
+    eps = 0.5
+    d = T.L2(eps).project(v, x0, torch.arange(8))
+    lo, hi = -x0, 1 - x0
+    for i in range(8):
+        inside = (d[i] > lo[i] + 1e-9) & (d[i] < hi[i] - 1e-9) & (v[i].abs() > 1e-9)
+        scale = d[i][inside] / v[i][inside]
+        s = float(scale.median())
+        assert 0 < s <= 1 and torch.allclose(scale, torch.full_like(scale, s), atol=1e-9)
+        assert torch.allclose(d[i], torch.maximum(torch.minimum(s * v[i], hi[i]), lo[i]),
+                              atol=1e-9)
+        assert abs(float(d[i].norm()) - eps) < 1e-9
+
+
+def test_l1_projection_satisfies_kkt_on_image_sized_inputs():
+    # the answer must be sign(v) * clip(|v| - lambda, 0, room) with mass exactly eps
+    x0, v = _image_cases(8)
+    eps = 5.0
+    d = T.L1(eps).project(v, x0, torch.arange(8))
+    room = torch.where(v > 0, 1 - x0, x0)
+    for i in range(8):
+        size, part, cap = v[i].abs(), d[i].abs(), room[i]
+        assert bool((d[i] * v[i] >= 0).all())
+        free = (part > 1e-9) & (part < cap - 1e-9)
+        lam = float((size - part)[free].median())
+        assert lam > 0 and torch.allclose((size - part)[free], torch.full((int(free.sum()),), lam,
+                                          dtype=torch.float64), atol=1e-9)
+        assert torch.allclose(part, torch.minimum((size - lam).clamp_min(0), cap), atol=1e-9)
+        assert abs(float(part.sum()) - eps) < 1e-9
+
+
 def test_l2_projection_beats_clipping_after_scaling():
     # x0 at the top of the box in the first pixel: scaling then clipping wastes the budget there
     x0 = torch.tensor([[1.0, 0.5]], dtype=torch.float64)

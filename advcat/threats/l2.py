@@ -2,8 +2,11 @@
 
 Clipping after scaling is not the projection onto the intersection. The KKT conditions of
 min ||d - v||^2 s.t. ||d||_2 <= eps, lo <= d <= hi (lo <= 0 <= hi) give d = clip(s * v, lo, hi) with
-s = 1 / (1 + lambda) in (0, 1]; ||d(s)|| grows with s and is piecewise "constant + s^2 * R" between
-the points where coordinates hit the box, so sorting those points gives s in closed form.
+s = 1 / (1 + lambda) in (0, 1], s the root of f(s) = ||clip(s v)||^2 = eps^2. A coordinate clipped at
+scale s stays clipped at every larger s, so f(t) <= C_k + t^2 R_k for t >= s_k (C_k: the clipped
+coordinates' bound^2, R_k: the others' v^2). Solving C_k + t^2 R_k = eps^2 gives s_{k+1} with
+s_k <= s_{k+1} <= s: every iterate is feasible, the clipped set only grows, and when it stops
+growing s_{k+1} is the exact root (usually after one to three rounds).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from torch import Tensor
 from advcat.engine.rng import per_sample
 from advcat.threats.base import Threat, rounding_slack
 
+_MAX_ROUNDS = 1000
+
 
 def project_l2_box(v: Tensor, lo: Tensor, hi: Tensor, eps: Tensor) -> Tensor:
     """Row-wise argmin ||d - v||_2 over ||d||_2 <= eps[i], lo <= d <= hi (needs lo <= 0 <= hi)."""
@@ -26,33 +31,31 @@ def project_l2_box(v: Tensor, lo: Tensor, hi: Tensor, eps: Tensor) -> Tensor:
     if bool(over.any()):
         rows = over.nonzero().squeeze(1)
         radius = eps[rows].double() * rounding_slack(out.dtype)
-        out[rows] = _shrink(flat[rows], low[rows], high[rows], radius).to(out.dtype)
+        out[rows] = _shrink(flat[rows], low[rows], high[rows], radius)
     return out.view_as(v)
 
 
-def _shrink(v: Tensor, lo: Tensor, hi: Tensor, eps: Tensor) -> Tensor:
-    """The scale s < 1 with ||clip(s v)|| = eps, exactly, for rows whose clipped v is too long."""
-    v64 = v.double()
-    size = v64.abs()
-    bound = torch.where(v64 > 0, hi.double(), -lo.double())
-    bound = torch.where(size > 0, bound, torch.zeros_like(bound))
-    # coordinate i is clipped for s >= bound_i / size_i (never when v_i = 0)
-    turn = torch.where(size > 0, bound / size.clamp_min(1e-300), torch.full_like(size, math.inf))
-    turn, order = turn.sort(dim=1)
-    size2 = size.gather(1, order).square()
-    bound2 = bound.gather(1, order).square()
-    zero = torch.zeros_like(size2[:, :1])
-    # with the first k coordinates clipped: ||d(s)||^2 = clipped[k] + s^2 * free[k]
-    clipped = torch.cat([zero, bound2.cumsum(1)], 1)
-    free = size2.sum(1, keepdim=True) - torch.cat([zero, size2.cumsum(1)], 1)
-    eps2 = eps.double().square().unsqueeze(1)
-    at_turns = clipped[:, 1:] + turn.square() * free[:, 1:]    # ||d||^2 at each turning point
-    k = (at_turns <= eps2).sum(1, keepdim=True)                # nan (inf * 0) never counts
-    room = (eps2 - clipped.gather(1, k)).clamp_min(0)
-    scale = (room / free.gather(1, k).clamp_min(1e-300)).sqrt()
-    d = torch.maximum(torch.minimum(scale.clamp(max=1.0) * v64, hi.double()), lo.double())
-    length = d.norm(dim=1, keepdim=True)
-    return d * (eps2.sqrt() / length.clamp_min(1e-300)).clamp(max=1.0)
+def _shrink(v: Tensor, lo: Tensor, hi: Tensor, radius: Tensor) -> Tensor:
+    """clip(s v, lo, hi) with ||clip(s v)|| = radius, for rows whose clipped v is longer."""
+    size = v.abs()
+    bound = torch.where(v > 0, hi, -lo)
+    size2, bound2 = size * size, bound * bound
+    total = size2.sum(1, keepdim=True, dtype=torch.float64)
+    radius2 = radius.unsqueeze(1).square()
+    scale = (radius2 / total.clamp_min(1e-300)).sqrt()
+    clipped: Tensor | None = None
+    for _ in range(_MAX_ROUNDS):
+        now = scale.to(v.dtype) * size >= bound
+        if clipped is not None and bool(torch.equal(now, clipped)):
+            break
+        clipped = now
+        fixed = torch.where(clipped, bound2, 0.0).sum(1, keepdim=True, dtype=torch.float64)
+        free = total - torch.where(clipped, size2, 0.0).sum(1, keepdim=True, dtype=torch.float64)
+        root = ((radius2 - fixed).clamp_min(0.0) / free.clamp_min(1e-300)).sqrt()
+        scale = torch.maximum(scale, root).clamp(max=1.0)
+    d = torch.maximum(torch.minimum(scale.to(v.dtype) * v, hi), lo)
+    length = d.norm(dim=1, keepdim=True, dtype=torch.float64)
+    return d * (radius.unsqueeze(1) / length.clamp_min(1e-300)).clamp(max=1.0).to(v.dtype)
 
 
 class L2(Threat):
