@@ -1,0 +1,15 @@
+"""Step rules: "transform the gradient" then "apply" it (sign, normalized Lp, Adam, MI, APGD)."""
+
+from advcat.steps.adam import Adam
+from advcat.steps.apgd import APGD, apgd_checkpoints
+from advcat.steps.base import State, Step, StepInfo, batch_view, lp_norm
+from advcat.steps.directions import l1_direction, l1_unit, l2_direction, sign_direction
+from advcat.steps.momentum import Momentum
+from advcat.steps.normalized import Normalized
+from advcat.steps.sign import Sign
+
+__all__ = [
+    "APGD", "Adam", "Momentum", "Normalized", "Sign", "State", "Step", "StepInfo",
+    "apgd_checkpoints", "batch_view", "l1_direction", "l1_unit", "l2_direction", "lp_norm",
+    "sign_direction",
+]
