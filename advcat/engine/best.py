@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from advcat.kernels import best_update
+
 KEEP_POLICIES = ("score", "min_norm")
 
 
@@ -56,7 +58,7 @@ class BestIterates:
         rows = index[better]
         if rows.numel() == 0:
             return
-        self.x[rows] = image.detach()[better].to(self.x.dtype)
+        best_update(self.x, image.detach(), index, better)
         self.score[rows] = score[better]
         self.logits[rows] = logits.detach()[better].to(self.logits.dtype)
         self.success[rows] = self.success[rows] | succ[better]

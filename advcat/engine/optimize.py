@@ -19,7 +19,8 @@ from advcat.engine.best import BestIterates
 from advcat.engine.context import Context
 from advcat.engine.criteria import Criterion
 from advcat.engine.result import Result
-from advcat.engine.rng import derive_seed, fresh_seed
+from advcat.engine.rng import derive_seed, fresh_seed, sample_ids, sample_keys
+from advcat.kernels.fused import fused_update
 from advcat.models.guard import borrowed
 from advcat.models.pixel import model_info
 from advcat.models.taps import tap
@@ -80,6 +81,7 @@ def optimize(
     autocast: torch.dtype | str | None = None,
     batch_size: int | None = None,
     seed: int | None = 0,
+    index: Tensor | None = None,
     progress: bool = False,
     callback: Callback | None = None,
 ) -> Result:
@@ -89,9 +91,13 @@ def optimize(
     parameterization initialised from `x` (synthesis), with no threat. `success` tells when a
     sample is done: with `early_stop` it leaves the batch, and restarts skip it. `keep="min_norm"`
     keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
-    augmentations) apply before every forward pass (expectation over transformation).
+    augmentations) apply before every forward pass (expectation over transformation). `index`
+    (N,) names the samples whose randomness each row draws (default 0..N-1): a data set's indices
+    make a subset or shard draw what the same samples draw in a run over the whole set.
     """
     _check_arguments(model, x, objective, step, steps, threat, param, keep, restarts, batch_size)
+    if index is not None and tuple(index.shape) != (x.shape[0],):
+        raise ValueError(f"index must hold one sample id per image, shape ({x.shape[0]},); got {tuple(index.shape)}")
     dtype = _autocast_dtype(autocast)
     info = model_info(model)
     problem = _Problem(
@@ -123,6 +129,7 @@ def optimize(
     total = -(-n // chunk) * restarts * steps
     with (
         borrowed(model),
+        sample_keys(index),
         tap(model, sorted(objective.layers)) as activations,
         tqdm(total=total, disable=not progress, desc="optimize", leave=False) as bar,
     ):
@@ -182,6 +189,7 @@ def _descend(
     x0 = p.x[index]
     z = _start(p, x0, index, restart)
     state: State | None = None
+    fused = fused_update(p.step, p.threat, z) if p.param is None else None
     for t in range(p.steps + 1):
         needs_grad = t < p.steps and p.step.needs_grad
         z = z.detach().requires_grad_(needs_grad)
@@ -223,8 +231,11 @@ def _descend(
         )
         if state is None:
             state = p.step.init(z, info)
-        direction = p.step.transform(grad, state, info)  # type: ignore[arg-type]
-        z = info.project(p.step.apply(z, direction, state, info))
+        if fused is not None and grad is not None:
+            z = fused(z, grad, x0, info)
+        else:
+            direction = p.step.transform(grad, state, info)  # type: ignore[arg-type]
+            z = info.project(p.step.apply(z, direction, state, info))
         best.count_step(index)
         bar.update(1)
         if p.callback is not None:
@@ -259,7 +270,7 @@ def _forward(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor) ->
     """The model's logits on `image` (after transforms, under autocast when asked)."""
     inputs = image
     if p.transforms is not None:
-        with _seeded(derive_seed(p.seed, int(index[0]), restart, t)):
+        with _seeded(derive_seed(p.seed, int(sample_ids(index[:1])[0]), restart, t)):
             inputs = p.transforms(image)
     context = torch.autocast(image.device.type, dtype=p.autocast) if p.autocast else nullcontext()
     with context:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from advcat.engine.context import Context
+from advcat.kernels import total_variation
 from advcat.objectives.base import Objective
 
 
@@ -26,12 +27,7 @@ class TotalVariation(Objective):
         return f"TotalVariation(L{self.p})"
 
     def score(self, ctx: Context) -> Tensor:
-        x = ctx.x
-        dh = x[..., 1:, :] - x[..., :-1, :]
-        dw = x[..., :, 1:] - x[..., :, :-1]
-        if self.p == 1:
-            return dh.abs().flatten(1).mean(1) + dw.abs().flatten(1).mean(1)
-        return dh.pow(2).flatten(1).mean(1) + dw.pow(2).flatten(1).mean(1)
+        return total_variation(ctx.x, self.p).to(ctx.x.dtype)
 
 
 class Lp(Objective):
