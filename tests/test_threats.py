@@ -265,3 +265,17 @@ def test_per_sample_eps_must_match_the_batch():
     with pytest.raises(ValueError, match="3 values but the batch has 4"):
         T.L2(torch.tensor([0.1, 0.2, 0.3])).check_batch(4)
     T.L2(torch.tensor([0.1, 0.2, 0.3])).check_batch(3)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("threat_cls", [*BOUNDED, T.Unbounded])
+def test_cuda_gives_the_cpu_answer(threat_cls):
+    x0, v = _image_cases(9)
+    threat = threat_cls() if threat_cls is T.Unbounded else threat_cls(
+        torch.linspace(0.05, 4.0, 8, dtype=torch.float64))
+    index = torch.arange(8)
+    on_cpu = threat.project(v, x0, index)
+    on_gpu = threat.project(v.cuda(), x0.cuda(), index.cuda())
+    assert on_gpu.device.type == "cuda" and torch.allclose(on_gpu.cpu(), on_cpu, atol=1e-9)
+    start = threat.random_start(x0.cuda(), index.cuda(), seed=1)
+    assert torch.allclose(start.cpu(), threat.random_start(x0, index, seed=1), atol=1e-9)
