@@ -8,6 +8,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from advcat.kernels import reference
+from advcat.kernels.accelerate import accelerate
 from advcat.kernels.backend import get_kernels, set_kernels, use_triton
 
 
@@ -48,5 +49,5 @@ def total_variation(x: Tensor, p: int = 1) -> Tensor:
     return reference.total_variation(x, p)
 
 
-__all__ = ["best_update", "get_kernels", "l2_step_clipped", "linf_step", "set_kernels",
+__all__ = ["accelerate", "best_update", "get_kernels", "l2_step_clipped", "linf_step", "set_kernels",
            "total_variation"]
