@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_criterion, attack_objective, check_loss
-from advcat.engine.optimize import optimize
+from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step

@@ -1,16 +1,43 @@
 """Per-sample randomness keyed on (seed, sample index, stream).
 
 A sample's random start does not depend on batch size, compaction or the shard it lands in: each
-sample draws from its own generator, seeded from a hash of (seed, index, stream).
+sample draws from its own generator, seeded from a hash of (seed, index, stream). Inside
+`sample_keys(ids)`, row i of a call draws as sample ids[i] does, so an attack on a subset or shard
+of a data set draws what the same samples draw in a run over the whole set.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor
+
+_KEYS: ContextVar[Tensor | None] = ContextVar("advcat_sample_keys", default=None)
+
+
+@contextmanager
+def sample_keys(ids: Tensor | None) -> Iterator[None]:
+    """Within the block, batch row i draws the randomness of sample `ids[i]` (None: row i itself)."""
+    if ids is None:
+        yield
+        return
+    token = _KEYS.set(torch.as_tensor(ids).detach().to("cpu", torch.long).reshape(-1))
+    try:
+        yield
+    finally:
+        _KEYS.reset(token)
+
+
+def sample_ids(index: Tensor) -> Tensor:
+    """The ids that key the randomness of batch rows `index` (on the CPU): see `sample_keys`."""
+    rows = index.detach().to("cpu", torch.long)
+    keys = _KEYS.get()
+    return rows if keys is None else keys[rows]
 
 
 def fresh_seed() -> int:
@@ -44,7 +71,7 @@ def per_sample(
     draw = torch.rand if kind == "rand" else torch.randn
     rows = []
     generator = torch.Generator()
-    for i in index.tolist():
+    for i in sample_ids(index).tolist():
         generator.manual_seed(derive_seed(seed, i, stream))
         rows.append(draw(shape, generator=generator))
     out = torch.stack(rows) if rows else torch.empty((0, *shape))
