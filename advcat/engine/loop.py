@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from advcat.engine.best import BestIterates
 from advcat.engine.context import Context
@@ -26,6 +26,7 @@ from advcat.models.pixel import model_info
 from advcat.models.taps import tap
 from advcat.objectives.base import Objective
 from advcat.params.base import Param
+from advcat.progress import progress_bar
 from advcat.steps.base import State, Step, StepInfo
 from advcat.threats.base import Threat
 from advcat.validate import check_images, check_logits, check_same_device
@@ -97,7 +98,9 @@ def optimize(
     """
     _check_arguments(model, x, objective, step, steps, threat, param, keep, restarts, batch_size)
     if index is not None and tuple(index.shape) != (x.shape[0],):
-        raise ValueError(f"index must hold one sample id per image, shape ({x.shape[0]},); got {tuple(index.shape)}")
+        raise ValueError(
+            f"index must hold one sample id per image, shape ({x.shape[0]},); got {tuple(index.shape)}"
+        )
     dtype = _autocast_dtype(autocast)
     info = model_info(model)
     problem = _Problem(
@@ -131,7 +134,7 @@ def optimize(
         borrowed(model),
         sample_keys(index),
         tap(model, sorted(objective.layers)) as activations,
-        tqdm(total=total, disable=not progress, desc="optimize", leave=False) as bar,
+        progress_bar(total=total, desc="optimize", enabled=progress) as bar,
     ):
         try:
             for start in range(0, n, chunk):
@@ -163,7 +166,7 @@ def _run_chunk(
     activations: dict[str, Tensor],
     history: Tensor,
     counts: Tensor,
-    bar: tqdm,
+    bar: Any,
 ) -> Tensor | None:
     """All restarts for one chunk of samples; returns the final variable of the last restart."""
     z: Tensor | None = None
@@ -183,7 +186,7 @@ def _descend(
     activations: dict[str, Tensor],
     history: Tensor,
     counts: Tensor,
-    bar: tqdm,
+    bar: Any,
 ) -> Tensor:
     """One restart of the loop over `steps` gradient steps for the samples in `index`."""
     x0 = p.x[index]

@@ -13,9 +13,10 @@ class Result:
 
     `x`: best images (N, C, H, W) in [0, 1]; `logits`: the model's logits on them; `z`: the
     optimized variable of the last restart for parameterized runs (None for pixels); `score`:
-    best score (N,); `success`: (N,) bool, or None without a success criterion; `steps_taken`: gradient steps spent on each sample (all
-    restarts); `queries`: forward passes per sample; `history`: mean score of the active samples
-    at each step of the first restart; `seed`: the seed used (drawn when `seed=None`).
+    best score (N,); `success`: (N,) bool, or None without a success criterion;
+    `steps_taken`: gradient steps spent on each sample (all restarts); `queries`: forward
+    passes per sample; `history`: mean score of the active samples at each step of the first
+    restart; `seed`: the seed used (drawn when `seed=None`).
     """
 
     x: Tensor
