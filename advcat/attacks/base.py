@@ -16,7 +16,7 @@ from advcat.attacks.result import AttackResult
 from advcat.attacks.targets import TargetSpec, resolve_target
 from advcat.engine.context import select
 from advcat.engine.result import Result
-from advcat.engine.rng import fresh_seed
+from advcat.engine.rng import fresh_seed, sample_keys
 from advcat.models.guard import borrowed
 from advcat.models.pixel import model_info
 from advcat.threats import make_threat
@@ -81,16 +81,24 @@ class Attack:
         seed: int | None = 0,
         batch_size: int | None = None,
         progress: bool = False,
+        index: Tensor | None = None,
     ) -> AttackResult:
-        """Attack `model` on `x` (labels `y`, default the model's predictions)."""
+        """Attack `model` on `x` (labels `y`, default the model's predictions).
+
+        `index` (N,): the samples' ids in a larger data set, which key their randomness (default
+        0..N-1), so an attack on a subset or shard draws what a run over the whole set draws.
+        """
         check_images(x)
         check_same_device(x, model=model)
+        if index is not None and tuple(index.shape) != (x.shape[0],):
+            raise ValueError(f"index must hold one sample id per image, shape ({x.shape[0]},); got "
+                             f"{tuple(index.shape)}")
         if target is not None and not self.targeted:
             raise ValueError(f"{self.name} is untargeted only; drop target=")
         seed = fresh_seed() if seed is None else int(seed)
         info = model_info(model)
         classes = info.classes if info is not None else None
-        with borrowed(model):
+        with borrowed(model), sample_keys(index):
             clean = None
             if y is None or target is not None:
                 with torch.no_grad():

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from advcat.data.classes import class_index
-from advcat.engine.rng import derive_seed
+from advcat.engine.rng import derive_seed, sample_ids
 
 TargetSpec = int | str | Tensor | None
 
@@ -17,7 +17,7 @@ def resolve_target(
     """Per-sample target classes (N,), or None for an untargeted attack.
 
     "least_likely" takes each sample's lowest-scoring class on the clean input; "random" draws a
-    class other than the label from (seed, sample index), so it does not depend on batch size.
+    class other than the label from (seed, sample id), so it does not depend on batch size.
     """
     if spec is None:
         return None
@@ -26,7 +26,7 @@ def resolve_target(
         return logits.argmin(1)
     if isinstance(spec, str) and spec == "random":
         offsets = []
-        for i in range(n):
+        for i in sample_ids(torch.arange(n)).tolist():
             generator = torch.Generator().manual_seed(derive_seed(seed, i, 7919))
             offsets.append(int(torch.randint(1, num_classes, (1,), generator=generator)))
         shift = torch.tensor(offsets, device=labels.device)
