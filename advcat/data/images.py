@@ -132,10 +132,10 @@ def _preprocess(image, info: ModelInfo):  # noqa: ANN001, ANN202 - PIL images
     crop = int(info.input_size)
     short = max(int(info.resize), crop)
     width, height = image.size
-    if width <= height:
-        size = (short, int(short * height / width))
-    else:
-        size = (int(short * width / height), short)
+    size = (
+        (short, int(short * height / width)) if width <= height
+        else (int(short * width / height), short)
+    )
     resample = getattr(Image.Resampling, info.interpolation.upper())
     resized = image.resize(size, resample=resample)
     left = int(round((size[0] - crop) / 2.0))
