@@ -17,8 +17,13 @@ FORMAT = "advcat-checkpoint/1"
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
-    """The (weights, metadata) pair for a checkpoint named by either file or their common stem."""
+    """The (weights, metadata) pair for a checkpoint named by either file or their common stem.
+
+    A directory stands for the `model.*` pair inside it (what `advcat.finetune(out=DIR)` writes).
+    """
     path = Path(path)
+    if path.is_dir():
+        path = path / "model"
     stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
