@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 COMMANDS: dict[str, str] = {
+    "demo": "advcat.cli.demo",
     "predict": "advcat.cli.predict",
+    "synthesize": "advcat.cli.synthesize",
     "attribute": "advcat.cli.attribute",
+    "finetune": "advcat.cli.finetune",
 }
 
 # Errors a user can act on: printed as one line, exit status 2, no traceback. ConnectionError is

@@ -1,0 +1,97 @@
+"""Attack panels: original | adversarial | amplified perturbation | top-5 before and after.
+
+One row per sample, built from an AttackResult and the model, so the figure shows exactly the
+tensors that were evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from advcat.attacks.result import AttackResult
+from advcat.viz.save import PAGE_WIDTH
+
+
+def _hwc(image: Tensor) -> Tensor:
+    image = image.detach().float().cpu().clamp(0, 1)
+    return image.permute(1, 2, 0) if image.shape[0] == 3 else image[0]
+
+
+def amplify(delta: Tensor) -> Tensor:
+    """A perturbation mapped to [0, 1] for display: 0.5 is no change, scaled by its largest value."""
+    scale = delta.detach().abs().flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    return (0.5 + 0.5 * delta.detach() / scale).clamp(0, 1)
+
+
+def _budget(result: AttackResult, i: int) -> str:
+    size = float(result.norms[i])
+    return f"{size * 255:.2f}/255" if result.norm == "linf" else f"{size:.3g}"
+
+
+def _label(index: int, classes: Sequence[str] | None) -> str:
+    name = classes[index] if classes is not None and index < len(classes) else str(index)
+    return name if len(name) <= 22 else name[:21] + "…"
+
+
+def _bars(
+    ax: Axes, probabilities: Tensor, classes: Sequence[str] | None, highlight: set[int], title: str
+) -> None:
+    top = probabilities.topk(min(5, probabilities.numel()))
+    names = [_label(int(i), classes) for i in top.indices]
+    colours = ["tab:red" if int(i) in highlight else "tab:blue" for i in top.indices]
+    ax.barh(range(len(names))[::-1], top.values.tolist(), color=colours)
+    ax.set_yticks(range(len(names))[::-1], names, fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(title, fontsize=8)
+
+
+def attack_panel(
+    result: AttackResult,
+    clean_logits: Tensor,
+    *,
+    classes: Sequence[str] | None = None,
+    rows: Sequence[int] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The attack on each selected sample as one row of five panels.
+
+    `clean_logits` are the model's logits on the clean images (`result.adv - result.delta`); the
+    bars of the target (or the true label) are drawn in red.
+    """
+    picked = list(range(result.adv.shape[0])) if rows is None else list(rows)
+    if not picked:
+        raise ValueError("attack_panel needs at least one row")
+    figure = Figure(
+        figsize=(PAGE_WIDTH * 1.35, 1.9 * len(picked) + (0.35 if title else 0.0)), layout="constrained"
+    )
+    axes = figure.subplots(len(picked), 5, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 1, 1.25, 1.25]})
+    clean = (result.adv - result.delta).clamp(0, 1)
+    amplified = amplify(result.delta)
+    before = torch.softmax(clean_logits.detach().float().cpu(), 1)
+    after = torch.softmax(result.logits.detach().float().cpu(), 1)
+    for row, i in enumerate(picked):
+        ax = axes[row]
+        goal = int(result.target[i]) if result.target is not None else int(result.labels[i])
+        verdict = "fooled" if bool(result.success[i]) else "not fooled"
+        for col, (image, text) in enumerate(
+            [
+                (clean[i], f"original\n{_label(int(before[i].argmax()), classes)}"),
+                (result.adv[i], f"adversarial ({verdict})\n{_label(int(after[i].argmax()), classes)}"),
+                (amplified[i], f"perturbation, amplified\n{result.norm} norm {_budget(result, i)}"),
+            ]
+        ):
+            ax[col].imshow(_hwc(image), vmin=0, vmax=1, interpolation="nearest")
+            ax[col].set_title(text, fontsize=8)
+            ax[col].set_axis_off()
+        _bars(ax[3], before[i], classes, {goal}, "top-5 before")
+        _bars(ax[4], after[i], classes, {goal}, "top-5 after")
+    if title:
+        figure.suptitle(title, fontsize=9)
+    return figure

@@ -1,0 +1,51 @@
+"""`advcat demo --quick`: every figure, tensor and number of the gallery is written and consistent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from matplotlib.image import imread
+
+import advcat
+from advcat.attacks import AttackResult
+from advcat.cli.main import main
+
+FIGURES = ["ideal_images", "cat_to_golden_retriever", "dog_to_cat", "transfer", "robustness", "attributions"]
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--quick", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def test_every_figure_is_written_and_shown(gallery):
+    page = (gallery / "index.html").read_text()
+    for key in FIGURES:
+        image = imread(gallery / f"{key}.png")
+        assert image.shape[0] > 100 and image.shape[1] > 100
+        assert f'id="{key}"' in page and f'src="{key}.png"' in page
+    assert page.count("<pre><code>advcat.") == len(FIGURES)
+
+
+def test_summary_numbers_match_the_saved_tensors(gallery):
+    summary = json.loads((gallery / "summary.json").read_text())
+    assert set(FIGURES) <= set(summary)
+    model = advcat.load_model()
+    for key in ("cat_to_golden_retriever", "dog_to_cat"):
+        result = AttackResult.load(gallery / f"{key}.json")
+        numbers = summary[key]
+        assert numbers["success"] == bool(result.success[0])
+        assert numbers["linf norm"] <= numbers["eps (linf)"] + 1e-6
+        with torch.no_grad():
+            prediction = int(model(result.adv).argmax(1)[0])
+        assert numbers["adversarial prediction"] == model.info.classes[prediction]
+    assert summary["dog_to_cat"]["clean prediction"] in ("bull mastiff", "dalmatian")
+    assert 0.0 <= summary["robustness"]["robust accuracy at 1/255"] <= 1.0
+    assert summary["robustness"]["clean accuracy"] >= summary["robustness"]["robust accuracy at 1/255"]
+    for key, value in summary["attributions"].items():
+        assert -1.0 <= value <= 1.0, key
+    assert summary["seconds"] > 0
