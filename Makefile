@@ -11,11 +11,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 .PHONY: demo test clean
 
 demo: $(VENV)/.installed-base
-	@if $(BIN)/python -c "import sys, advcat.cli.main as m; sys.exit('demo' not in m.COMMANDS)"; then \
-		$(BIN)/advcat demo; \
-	else \
-		$(BIN)/advcat predict chelsea coffee grace_hopper; \
-	fi
+	$(BIN)/advcat demo
 
 # Every check runs even after one fails, so a single run shows all problems; any failure fails.
 test: $(VENV)/.installed-dev
@@ -34,12 +30,12 @@ $(VENV)/.installed-torch: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-base: pyproject.toml $(VENV)/.installed-torch
-	$(BIN)/pip install -e .
+	$(BIN)/pip install -e '.[demo]'
 	touch $@
 
 # torchattacks pins requests~=2.25.1 (and with it old idna/urllib3); --no-deps keeps modern ones.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-torch
-	$(BIN)/pip install -e '.[dev,bench]'
+	$(BIN)/pip install -e '.[demo,dev,bench]'
 	$(BIN)/pip install --no-deps 'torchattacks>=3.5'
 	touch $@ $(VENV)/.installed-base
 
