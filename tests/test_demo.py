@@ -49,3 +49,23 @@ def test_summary_numbers_match_the_saved_tensors(gallery):
     for key, value in summary["attributions"].items():
         assert -1.0 <= value <= 1.0, key
     assert summary["seconds"] > 0
+
+
+def test_gallery_command_draws_every_saved_result(gallery, tmp_path):
+    saved = [gallery / "cat_to_golden_retriever.json", gallery / "ideal_default.json",
+             gallery / "robustness"]
+    attribution = advcat.attribute(advcat.load_model(), torch.rand(1, 3, 224, 224),
+                                   method="saliency")
+    attribution.save(tmp_path / "saliency")
+    saved.append(tmp_path / "saliency.json")
+    out = tmp_path / "gallery"
+    assert main(["gallery", *map(str, saved), "--out", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    for kind in ("AttackResult", "SynthesisResult", "Report", "Attribution"):
+        assert f"{kind}: " in page
+    assert len(list(out.glob("*.png"))) == 4
+
+
+def test_gallery_refuses_files_that_are_not_results(tmp_path):
+    (tmp_path / "other.json").write_text("{}")
+    assert main(["gallery", str(tmp_path / "other.json"), "--out", str(tmp_path / "g")]) == 2

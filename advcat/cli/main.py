@@ -14,6 +14,7 @@ from types import ModuleType
 
 COMMANDS: dict[str, str] = {
     "demo": "advcat.cli.demo",
+    "gallery": "advcat.cli.gallery",
     "predict": "advcat.cli.predict",
     "synthesize": "advcat.cli.synthesize",
     "attribute": "advcat.cli.attribute",

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from advcat.demo.page import Entry, write_index
 from advcat.demo.settings import FULL, QUICK, DemoSettings
+from advcat.viz.page import Entry, write_index
 
 TITLE = "advcat demo: the transfer-learning lesson, measured"
 INTRO = (

@@ -38,6 +38,10 @@ def _label(index: int, classes: Sequence[str] | None) -> str:
     return name if len(name) <= 22 else name[:21] + "…"
 
 
+def _original(before: Tensor | None, i: int, classes: Sequence[str] | None) -> str:
+    return "original" if before is None else f"original\n{_label(int(before[i].argmax()), classes)}"
+
+
 def _bars(
     ax: Axes, probabilities: Tensor, classes: Sequence[str] | None, highlight: set[int], title: str
 ) -> None:
@@ -54,7 +58,7 @@ def _bars(
 
 def attack_panel(
     result: AttackResult,
-    clean_logits: Tensor,
+    clean_logits: Tensor | None = None,
     *,
     classes: Sequence[str] | None = None,
     rows: Sequence[int] | None = None,
@@ -62,19 +66,21 @@ def attack_panel(
 ) -> Figure:
     """The attack on each selected sample as one row of five panels.
 
-    `clean_logits` are the model's logits on the clean images (`result.adv - result.delta`); the
-    bars of the target (or the true label) are drawn in red.
+    `clean_logits` are the model's logits on the clean images (`result.adv - result.delta`);
+    without them (a saved result, no model at hand) the "before" bars are left out. The bars of
+    the target (or the true label) are drawn in red.
     """
     picked = list(range(result.adv.shape[0])) if rows is None else list(rows)
     if not picked:
         raise ValueError("attack_panel needs at least one row")
-    figure = Figure(
-        figsize=(PAGE_WIDTH * 1.35, 1.9 * len(picked) + (0.35 if title else 0.0)), layout="constrained"
-    )
-    axes = figure.subplots(len(picked), 5, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 1, 1.25, 1.25]})
+    columns = 5 if clean_logits is not None else 4
+    height = 1.9 * len(picked) + (0.35 if title else 0.0)
+    figure = Figure(figsize=(PAGE_WIDTH * 1.35 * columns / 5, height), layout="constrained")
+    ratios = [1, 1, 1, 1.25, 1.25][:columns]
+    axes = figure.subplots(len(picked), columns, squeeze=False, gridspec_kw={"width_ratios": ratios})
     clean = (result.adv - result.delta).clamp(0, 1)
     amplified = amplify(result.delta)
-    before = torch.softmax(clean_logits.detach().float().cpu(), 1)
+    before = None if clean_logits is None else torch.softmax(clean_logits.detach().float().cpu(), 1)
     after = torch.softmax(result.logits.detach().float().cpu(), 1)
     for row, i in enumerate(picked):
         ax = axes[row]
@@ -82,7 +88,7 @@ def attack_panel(
         verdict = "fooled" if bool(result.success[i]) else "not fooled"
         for col, (image, text) in enumerate(
             [
-                (clean[i], f"original\n{_label(int(before[i].argmax()), classes)}"),
+                (clean[i], _original(before, i, classes)),
                 (result.adv[i], f"adversarial ({verdict})\n{_label(int(after[i].argmax()), classes)}"),
                 (amplified[i], f"perturbation, amplified\n{result.norm} norm {_budget(result, i)}"),
             ]
@@ -90,8 +96,9 @@ def attack_panel(
             ax[col].imshow(_hwc(image), vmin=0, vmax=1, interpolation="nearest")
             ax[col].set_title(text, fontsize=8)
             ax[col].set_axis_off()
-        _bars(ax[3], before[i], classes, {goal}, "top-5 before")
-        _bars(ax[4], after[i], classes, {goal}, "top-5 after")
+        if before is not None:
+            _bars(ax[3], before[i], classes, {goal}, "top-5 before")
+        _bars(ax[columns - 1], after[i], classes, {goal}, "top-5 after")
     if title:
         figure.suptitle(title, fontsize=9)
     return figure

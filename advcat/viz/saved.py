@@ -1,0 +1,93 @@
+"""A gallery from saved results: AttackResult, SynthesisResult, Attribution and Report files.
+
+Each file is recognised by the metadata its `save` wrote, drawn with the matching figure, and
+listed in one index.html beside the figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from advcat.viz.page import Entry, write_index
+from advcat.viz.save import save_figure
+
+
+def _metadata(path: Path) -> tuple[Path, dict[str, Any]]:
+    """The JSON file of a saved result named by either of its files, its stem or its folder."""
+    candidates = [path / "report.json"] if path.is_dir() else [
+        path if path.suffix == ".json" else path.with_suffix(".json"),
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate, json.loads(candidate.read_text())
+    raise FileNotFoundError(f"no saved advcat result at {path} (looked for {candidates[0]})")
+
+
+def _kind(meta: dict[str, Any]) -> str:
+    from advcat.attribution.result import FORMAT as ATTRIBUTION
+    from advcat.evaluation.report import KIND as REPORT
+
+    if meta.get("kind") in ("AttackResult", "SynthesisResult"):
+        return str(meta["kind"])
+    if meta.get("kind") == REPORT:
+        return "Report"
+    if meta.get("format") == ATTRIBUTION:
+        return "Attribution"
+    raise ValueError(f"not a saved advcat result (kind {meta.get('kind')!r}, format {meta.get('format')!r})")
+
+
+def figure_for(path: Path) -> tuple[str, Figure, str]:
+    """(kind, figure, caption) for one saved result."""
+    source, meta = _metadata(path)
+    kind = _kind(meta)
+    if kind == "AttackResult":
+        from advcat.attacks.result import AttackResult
+        from advcat.viz.attack import attack_panel
+
+        from advcat.data.classes import imagenet_classes
+
+        result = AttackResult.load(source)
+        classes = imagenet_classes() if result.logits.shape[1] == 1000 else None
+        panel = attack_panel(result, classes=classes, rows=range(min(4, result.adv.shape[0])))
+        return kind, panel, result.summary()
+    if kind == "SynthesisResult":
+        from advcat.synthesis.result import SynthesisResult
+        from advcat.viz.gallery import synthesis_gallery
+
+        synthesis = SynthesisResult.load(source)
+        return kind, synthesis_gallery(synthesis), f"objective: {synthesis.objective}"
+    if kind == "Report":
+        from advcat.evaluation.report import Report
+        from advcat.viz.robustness import robustness_curve
+
+        report = Report.load(source)
+        return kind, robustness_curve([report]), report.robustbench_line()
+    from advcat.attribution.result import Attribution
+    from advcat.viz.gallery import gallery
+
+    attribution = Attribution.load(source)
+    heat = attribution.heat(True)
+    heat = heat / heat.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    return kind, gallery(heat[:8].clamp(0, 1)), f"{attribution.method} maps (|attribution|, scaled per image)"
+
+
+def build_gallery(paths: Sequence[str | Path], out: str | Path, *,
+                  title: str = "advcat gallery") -> Path:
+    """Draw every saved result in `paths` into `out` and write out/index.html; returns its path."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for number, raw in enumerate(paths):
+        path = Path(raw)
+        kind, figure, caption = figure_for(path)
+        name = f"{number:02d}_{path.stem or path.name}"
+        save_figure(figure, folder / name)
+        entries.append(Entry(key=name, title=f"{kind}: {path.name}", image=f"{name}.png",
+                             caption=caption, call=f"{kind}.load({str(path)!r})",
+                             files=[str(path)]))
+    return write_index(folder, title, "Figures drawn from saved advcat results.", entries)
