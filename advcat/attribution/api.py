@@ -111,7 +111,7 @@ def planned(
         info = model_info(model)
         targets = resolve_target(target, logits, info.classes if info is not None else None)
         reference, description = resolve_baseline(baseline, x, spec)
-        net = prepare(model, spec.prepare) if spec.prepare else model
+        net = prepare(model, spec.prepare, x) if spec.prepare else model
         layer_name, layer_module = find_layer(net, x, layer) if spec.layer else (None, None)
         yield Plan(spec, net, targets, baseline, reference, description, layer_name, layer_module,
                    opts, rows, fresh_seed() if seed is None else seed)

@@ -88,10 +88,11 @@ def resolve_baseline(
     return ref, "image (shared)" if ref.shape[0] == 1 else "image (one per sample)"
 
 
-def baseline_rows(reference: Tensor, method: Method, start: int, stop: int) -> Tensor:
-    """The baseline rows for samples start..stop: shared ones broadcast, per-sample ones sliced."""
+def baseline_rows(reference: Tensor, method: Method, part: Tensor, start: int) -> Tensor:
+    """The baseline rows for the images `part` (samples start, start+1, ...): shared ones
+    broadcast, per-sample ones sliced, laid out in memory like `part` (a channels-last input gets
+    a channels-last baseline, so both go through the same kernels)."""
     if method.baseline == "distribution":
         return reference
-    if reference.shape[0] == 1:
-        return reference.expand(stop - start, *reference.shape[1:]).contiguous()
-    return reference[start:stop]
+    rows = reference if reference.shape[0] == 1 else reference[start:start + part.shape[0]]
+    return torch.empty_like(part).copy_(rows.expand_as(part))

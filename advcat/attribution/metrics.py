@@ -94,9 +94,11 @@ def sensitivity(
     with planned(model, x.detach(), target, method=method, layer=layer, baseline=baseline,
                  batch_size=batch_size, seed=seed, options=options) as plan:
 
-        def explain(inputs: Tensor, target: Tensor) -> Tensor:
+        def explain(inputs: Tensor | tuple[Tensor, ...], target: Tensor) -> tuple[Tensor]:
+            if isinstance(inputs, tuple):  # Captum passes and expects 1-tuples
+                inputs = inputs[0]
             reference, _ = resolve_baseline(baseline, inputs, plan.method)
-            return plan.run(inputs, target, reference)[0]
+            return (plan.run(inputs, target, reference)[0],)
 
         with seeded(seed, x.device):
             values = sensitivity_max(explain, x.detach(), perturb_func=perturb,

@@ -1,21 +1,31 @@
 """A copy of the model prepared for a Captum rule, so that DeepLift and guided backprop mean what
-they say on networks with in-place activations and ReLU6 (the embedded model has both).
+they say on networks with in-place activations, ReLU6, chained or shared activation modules.
 
 Captum's guided backprop hooks only `nn.ReLU` instances and its DeepLift only a fixed list of module
-types; a ReLU6 is silently treated as linear, and in-place activations break its backward hooks.
-The user's model is never touched: the copy gets in-place off and each ReLU6-like clamp rewritten.
+types, so a ReLU6 is silently treated as linear; in-place activations break the hooks; the hooks sit
+on each module's input tensor, so they see the gradient of every use of that tensor, and one
+activation feeding another loses the second one's DeepLift multipliers; and DeepLift stores one
+input per module, so a module called twice per pass (torchvision ResNet's `self.relu`) fails. The
+copy fixes all of these; the user's model is never touched.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
+from collections import Counter
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 _UNSUPPORTED = (nn.SiLU, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.SELU, nn.CELU,
                 nn.PReLU)
+# The module types Captum's DeepLift applies its rules to (it matches exact types). Its rescale
+# rule for elementwise ones is exact only when each gets an input tensor of its own. Its max-pool
+# rule is left as Captum has it (measured: not exactly complete, e.g. under a normalizing wrapper).
+_ELEMENTWISE = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus)
+_DEEPLIFT_RULES = (*_ELEMENTWISE, nn.Softmax, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
 
 
 class ClampAsReLUs(nn.Module):
@@ -56,6 +66,34 @@ class GuidedClamp(nn.ReLU):
         return f"high={self.high}"
 
 
+class PerCall(nn.Module):
+    """A stateless module called `calls` times per forward pass, split into one copy per call, so
+    that DeepLift can store each call's input. `reset()` starts a new pass."""
+
+    def __init__(self, module: nn.Module, calls: int) -> None:
+        super().__init__()
+        self.copies = nn.ModuleList(copy.deepcopy(module) for _ in range(calls))
+        self.made = 0
+
+    def reset(self) -> None:
+        self.made = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.made >= len(self.copies):
+            raise RuntimeError(
+                f"a shared {type(self.copies[0]).__name__} was called more than the "
+                f"{len(self.copies)} times seen on the first image; DeepLift cannot follow "
+                "input-dependent control flow"
+            )
+        out = self.copies[self.made](x)
+        self.made += 1
+        return out
+
+
+def _fresh_input(_module: nn.Module, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    return tuple(t.clone() if isinstance(t, Tensor) else t for t in inputs)
+
+
 def _replacement(module: nn.Module, rule: str) -> nn.Module | None:
     if not isinstance(module, nn.Hardtanh):
         return None
@@ -66,11 +104,53 @@ def _replacement(module: nn.Module, rule: str) -> nn.Module | None:
     return None
 
 
-def prepare(model: nn.Module, rule: str) -> nn.Module:
-    """A deep copy of `model` with in-place activations off and clamps rewritten for `rule`.
+def _hooked(module: nn.Module, rule: str) -> bool:
+    return type(module) in _DEEPLIFT_RULES if rule == "deeplift" else isinstance(module, nn.ReLU)
 
-    `rule` is "deeplift" or "guided". Activations Captum's rule cannot handle (SiLU, GELU, ...)
-    are reported with a warning, since the rule would silently treat them as linear.
+
+def _swap(model: nn.Module, choose) -> None:  # noqa: ANN001 - child -> replacement or None
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            new = choose(child)
+            if new is not None:
+                setattr(parent, name, new)
+
+
+def _call_counts(model: nn.Module, example: Tensor, rule: str) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    handles = [m.register_forward_hook(lambda mod, *_: counts.update([id(mod)]))
+               for m in model.modules() if _hooked(m, rule)]
+    try:
+        with torch.no_grad():
+            model(example[:1])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return counts
+
+
+def _split_shared(model: nn.Module, example: Tensor) -> None:
+    counts = _call_counts(model, example, "deeplift")
+    _swap(model, lambda child: PerCall(child, counts[id(child)])
+          if _hooked(child, "deeplift") and counts[id(child)] > 1 else None)
+    splits = [m for m in model.modules() if isinstance(m, PerCall)]
+    if splits:
+
+        def new_pass(*_: object) -> None:
+            for split in splits:
+                split.reset()
+
+        model.register_forward_pre_hook(new_pass)
+
+
+def prepare(model: nn.Module, rule: str, example: Tensor | None = None) -> nn.Module:
+    """A deep copy of `model` made safe for Captum's `rule` ("deeplift" or "guided").
+
+    In-place activations are turned off, ReLU6-like clamps rewritten, every hooked elementwise
+    activation gets an input tensor of its own (Captum's hooks sit on that tensor and would
+    otherwise see the gradient of its other uses, or drop a following activation's multipliers),
+    and for DeepLift (given an `example` batch) shared nonlinearities are split per call.
+    Activations the rule cannot handle (SiLU, GELU, ...) get a warning.
     """
     if rule not in ("deeplift", "guided"):
         raise ValueError(f"rule must be 'deeplift' or 'guided', got {rule!r}")
@@ -78,11 +158,12 @@ def prepare(model: nn.Module, rule: str) -> nn.Module:
     for module in prepared.modules():
         if getattr(module, "inplace", None) is True:
             module.inplace = False  # type: ignore[assignment]
-    for parent in list(prepared.modules()):
-        for name, child in list(parent.named_children()):
-            new = _replacement(child, rule)
-            if new is not None:
-                setattr(parent, name, new)
+    _swap(prepared, lambda child: _replacement(child, rule))
+    if rule == "deeplift" and example is not None:
+        _split_shared(prepared, example)
+    for module in prepared.modules():
+        if _hooked(module, rule) and type(module) in _ELEMENTWISE:
+            module.register_forward_pre_hook(_fresh_input)
     found = sorted({type(m).__name__ for m in prepared.modules() if isinstance(m, _UNSUPPORTED)})
     if found:
         label = "DeepLift" if rule == "deeplift" else "guided backprop"

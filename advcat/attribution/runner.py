@@ -209,8 +209,8 @@ def run_method(
     starts = range(0, n, size)
     for start in tqdm(starts, desc=method.name, disable=not progress or len(starts) < 2):
         stop = min(n, start + size)
-        rows = None if reference is None else baseline_rows(reference, method, start, stop)
         part = x[start:stop].clone().requires_grad_(method.name not in _PERTURBATION)
+        rows = None if reference is None else baseline_rows(reference, method, part, start)
         context = seeded(derive_seed(seed, start), x.device) if method.stochastic else nullcontext()
         with context, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_CAPTUM_NOTICES, category=UserWarning)
