@@ -26,10 +26,19 @@ class StepInfo:
     score: Tensor
     project: Callable[[Tensor], Tensor]
     eps: Tensor | None = None
+    #: the clean images of the active samples (the threat's centre); gradient-free and
+    #: minimum-norm rules build their proposals from x0 + delta
+    x0: Tensor | None = None
+    #: the run's seed and restart, for rules that draw per-sample randomness (advcat.engine.rng)
+    seed: int = 0
+    restart: int = 0
 
 
 class Step:
     """Base class for a step rule on the optimized variable z (pixels or a parameterization)."""
+
+    #: False for gradient-free rules (Square): the engine then skips the backward pass
+    needs_grad: bool = True
 
     def init(self, z: Tensor, info: StepInfo) -> State:
         """Per-sample state before the first step (empty by default)."""
