@@ -47,6 +47,8 @@ class Attack:
     name: ClassVar[str] = "attack"
     norms: ClassVar[tuple[str, ...]] = ("linf", "l2", "l1")
     targeted: ClassVar[bool] = True
+    #: minimum-norm attacks (CW, FMN) take eps=None as "unbounded" instead of the usual budget
+    minimum_norm: ClassVar[bool] = False
 
     def __init__(self, norm: str = "linf", eps: float | Tensor | None = None) -> None:
         key = NORM_ALIASES.get(str(norm).lower())
@@ -55,8 +57,16 @@ class Attack:
         if key not in self.norms:
             raise ValueError(f"{self.name} supports norms {self.norms}, not {norm!r}")
         self.norm = key
-        self.eps: float | Tensor = DEFAULT_EPS[key] if eps is None else eps
-        make_threat(key, self.eps)  # validates eps now, before any work
+        self.eps: float | Tensor | None = DEFAULT_EPS[key] if eps is None and not self.minimum_norm else eps
+        if self.eps is not None:
+            make_threat(key, self.eps)  # validates eps now, before any work
+
+    @property
+    def budget(self) -> float | Tensor:
+        """eps, for the attacks that always have one (all but minimum-norm attacks run unbounded)."""
+        if self.eps is None:
+            raise ValueError(f"{self.name} needs eps here; it has none (an unbounded minimum-norm run)")
+        return self.eps
 
     def config(self) -> dict[str, Any]:
         """The attack's settings, recorded in its results."""
@@ -110,7 +120,7 @@ class Attack:
                 num_classes = clean.shape[1] if clean is not None else None
                 labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
             targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
-            threat = make_threat(self.norm, self.eps)
+            threat = make_threat(self.norm, self.eps) if self.eps is not None else whole_box(self.norm, x)
             threat.check_batch(x.shape[0])
             goal = Goal(
                 labels=labels,
@@ -158,7 +168,19 @@ def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Ten
     return torch.cat([model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
 
 
-def _eps_record(eps: float | Tensor) -> float | list[float]:
+def whole_box(norm: str, x: Tensor) -> Threat:
+    """The `norm` ball that holds the whole [0, 1] box around any x: no bound beyond the box.
+
+    Minimum-norm attacks run unbounded (eps=None) under it, so their perturbations are still
+    measured, and kept smallest, in their own norm.
+    """
+    dim = float(x[0].numel())
+    return make_threat(norm, {"linf": 1.0, "l2": dim**0.5, "l1": dim}[norm])
+
+
+def _eps_record(eps: float | Tensor | None) -> float | list[float] | None:
+    if eps is None:
+        return None
     if isinstance(eps, Tensor):
         return eps.tolist() if eps.dim() else float(eps.item())
     return float(eps)

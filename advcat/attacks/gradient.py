@@ -45,7 +45,7 @@ class PGD(Attack):
         super().__init__(norm, eps)
         self.steps = _check_positive_int("steps", steps)
         self.restarts = _check_positive_int("restarts", restarts)
-        self.step_size = _scaled(self.eps, 2.5 / steps) if step_size is None else step_size
+        self.step_size = _scaled(self.budget, 2.5 / steps) if step_size is None else step_size
         self.random_start = random_start
         self.loss = check_loss(loss)
 
@@ -79,7 +79,7 @@ class FGSM(PGD):
 
     def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, loss: str = "ce") -> None:
         super().__init__(norm, eps, steps=1, random_start=False, loss=loss)
-        self.step_size = self.eps
+        self.step_size = self.budget
 
 
 class MIFGSM(PGD):
@@ -104,7 +104,7 @@ class MIFGSM(PGD):
     ) -> None:
         super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
         if step_size is None:
-            self.step_size = _scaled(self.eps, 1.0 / steps)
+            self.step_size = _scaled(self.budget, 1.0 / steps)
         if not 0.0 <= diversity <= 1.0:
             raise ValueError(f"diversity is a probability in [0, 1], got {diversity}")
         self.decay = float(decay)

@@ -7,12 +7,27 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from advcat.attacks.apgd import APGD, APGDCE, APGDDLR, APGDT
 from advcat.attacks.base import Attack
+from advcat.attacks.cw import CW
+from advcat.attacks.fmn import FMN
 from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.result import AttackResult
+from advcat.attacks.square import Square
 from advcat.attacks.targets import TargetSpec
 
-METHODS: dict[str, type[Attack]] = {"fgsm": FGSM, "pgd": PGD, "mifgsm": MIFGSM}
+METHODS: dict[str, type[Attack]] = {
+    "fgsm": FGSM,
+    "pgd": PGD,
+    "mifgsm": MIFGSM,
+    "apgd": APGD,
+    "apgd_ce": APGDCE,
+    "apgd_dlr": APGDDLR,
+    "apgd_t": APGDT,
+    "cw": CW,
+    "fmn": FMN,
+    "square": Square,
+}
 
 
 def make_attack(method: str, **options: Any) -> Attack:
@@ -35,7 +50,7 @@ def attack(
     y: Tensor | None = None,
     *,
     method: str = "pgd",
-    norm: str = "linf",
+    norm: str | None = None,
     eps: float | Tensor | None = None,
     steps: int | None = None,
     step_size: float | Tensor | None = None,
@@ -49,10 +64,14 @@ def attack(
 ) -> AttackResult:
     """Attack `model` on images `x` (labels `y`, default its own predictions) with `method`.
 
-    `eps=None` uses the field's usual budget for the norm (linf 8/255, l2 0.5, l1 12), recorded in
-    the result. Options the method does not take raise a TypeError naming them.
+    `norm=None` is the method's own default (linf; l2 for cw). `eps=None` uses the field's usual
+    budget for the norm (linf 8/255, l2 0.5, l1 12), recorded in the result; for the minimum-norm
+    methods (cw, fmn) it means unbounded (the result's eps is None). Options the method does not
+    take raise a TypeError naming them.
     """
-    settings: dict[str, Any] = {"norm": norm, "eps": eps, **options}
+    settings: dict[str, Any] = {"eps": eps, **options}
+    if norm is not None:
+        settings["norm"] = norm
     for name, value in (("steps", steps), ("step_size", step_size), ("restarts", restarts)):
         if value is not None:
             settings[name] = value

@@ -16,7 +16,9 @@ class AttackResult:
 
     `adv` = `x + delta` in [0, 1]; `success[i]` says whether the model's prediction on `adv[i]`
     (from `logits`) meets the goal: differs from `labels[i]`, or equals `target[i]` when targeted.
-    `norms` is each perturbation's size in the threat's norm, never above `eps`.
+    `norms` is each perturbation's size in the threat's norm, never above `eps`. `eps` is None
+    for a minimum-norm attack (cw, fmn) run unbounded: `norms` then says how far each sample had to
+    move, and `success` whether any perturbation was found.
     """
 
     adv: Tensor
@@ -30,7 +32,7 @@ class AttackResult:
     queries: Tensor
     method: str
     norm: str
-    eps: float | list[float]
+    eps: float | list[float] | None
     seed: int
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -44,7 +46,12 @@ class AttackResult:
 
     def summary(self) -> str:
         """One line: method, budget, success rate and perturbation sizes."""
-        eps = self.eps if isinstance(self.eps, float) else f"per-sample (max {max(self.eps):.4g})"
+        if self.eps is None:
+            eps: float | str = "none"
+        elif isinstance(self.eps, float):
+            eps = self.eps
+        else:
+            eps = f"per-sample (max {max(self.eps):.4g})"
         goal = "targeted" if self.target is not None else "untargeted"
         eps_text = f"{eps:.4g}" if isinstance(eps, float) else eps
         return (

@@ -1,0 +1,176 @@
+"""Auto-PGD (Croce & Hein 2020) as engine presets: APGD with CE or DLR loss, and APGD-T.
+
+The step rule `advcat.steps.APGD` carries the paper's schedule (step 2 eps, momentum 0.75,
+halving at the checkpoints, restart from the best point); these presets pick the loss and, for
+APGD-T, run once per target class on the samples not yet broken, as AutoAttack does.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from advcat.attacks.base import Attack, Goal, _batched_forward
+from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
+from advcat.engine.criteria import Misclassified
+from advcat.engine.loop import optimize
+from advcat.engine.result import Result
+from advcat.engine.rng import derive_seed
+from advcat.objectives import DLR, Margin, Objective
+from advcat.steps import APGD as APGDStep
+
+_APGD_LOSSES = ("ce", "dlr")
+_TARGET_STREAM = 2_000_029
+
+
+def _positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _fraction(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+class APGD(Attack):
+    """Auto-PGD: a budget-aware step size schedule, no step size to tune (Croce & Hein 2020).
+
+    `loss` is "ce" (cross-entropy) or "dlr" (difference of logits ratio, needs 3 classes, 4 when
+    targeted). Defaults follow the paper: 100 iterations, one restart, rho = 0.75.
+    """
+
+    name = "apgd"
+    norms = ("linf", "l2")
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 100,
+        loss: str = "ce",
+        restarts: int = 1,
+        rho: float = 0.75,
+    ) -> None:
+        super().__init__(norm, eps)
+        if loss not in _APGD_LOSSES:
+            raise ValueError(f"APGD's loss must be one of {_APGD_LOSSES}, got {loss!r}")
+        self.steps = _positive_int("steps", steps)
+        self.loss = loss
+        self.restarts = _positive_int("restarts", restarts)
+        self.rho = _fraction("rho", rho)
+
+    def step_rule(self) -> APGDStep:
+        """The APGD step; eps comes from the threat (scalar or per sample)."""
+        return APGDStep(self.norm, steps=self.steps, rho=self.rho)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        return optimize(
+            model,
+            x,
+            attack_objective(self.loss, goal),
+            step=self.step_rule(),
+            steps=self.steps,
+            threat=goal.threat,
+            success=attack_criterion(goal),
+            restarts=self.restarts,
+            early_stop=goal.early_stop,
+            batch_size=goal.batch_size,
+            seed=goal.seed,
+            progress=goal.progress,
+        )
+
+
+class APGDCE(APGD):
+    """APGD with the cross-entropy loss (AutoAttack's first attack)."""
+
+    name = "apgd_ce"
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 100,
+        restarts: int = 1,
+        rho: float = 0.75,
+    ) -> None:
+        super().__init__(norm, eps, steps=steps, loss="ce", restarts=restarts, rho=rho)
+
+
+class APGDDLR(APGD):
+    """APGD with the DLR loss, invariant to shifts and rescaling of the logits."""
+
+    name = "apgd_dlr"
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 100,
+        restarts: int = 1,
+        rho: float = 0.75,
+    ) -> None:
+        super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
+
+
+class APGDT(APGD):
+    """APGD-T: an untargeted attack made of targeted runs (AutoAttack's second attack).
+
+    For each sample, the `n_target_classes` classes with the highest clean logits other than the
+    label are tried in turn, one APGD run with the targeted DLR loss per class, each on the
+    samples no earlier run broke; any successful run's image is kept. Models with fewer than 4
+    classes get the targeted margin loss instead of DLR.
+    """
+
+    name = "apgd_t"
+    targeted = False
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 100,
+        n_target_classes: int = 9,
+        restarts: int = 1,
+        rho: float = 0.75,
+    ) -> None:
+        super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
+        self.n_target_classes = _positive_int("n_target_classes", n_target_classes)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        with torch.no_grad():
+            clean = _batched_forward(model, x, goal.batch_size).float()
+        num_classes = clean.shape[1]
+        ranked = clean.scatter(1, goal.labels[:, None], float("-inf")).argsort(1, descending=True)
+        runs = BestOfRuns(x)
+        rows = torch.arange(x.shape[0], device=x.device)
+        for k in range(min(self.n_target_classes, num_classes - 1)):
+            part = subgoal(goal, rows)
+            target = ranked[rows, k]
+            objective: Objective = (
+                DLR(part.labels, target=target) if num_classes >= 4 else -Margin(target)
+            )
+            found = optimize(
+                model,
+                x[rows],
+                objective,
+                step=self.step_rule(),
+                steps=self.steps,
+                threat=part.threat,
+                success=Misclassified(part.labels),
+                restarts=self.restarts,
+                early_stop=goal.early_stop,
+                batch_size=goal.batch_size,
+                seed=derive_seed(goal.seed, _TARGET_STREAM, k),
+                index=run_ids(rows, x.shape[0]),
+                progress=goal.progress,
+            )
+            assert found.success is not None
+            runs.add(found, rows, found.success | (k == 0))
+            rows = (~runs.success).nonzero().squeeze(1)
+            if rows.numel() == 0:
+                break
+        return runs.result(f"APGD-T over the top {self.n_target_classes} classes")

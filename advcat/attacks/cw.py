@@ -1,0 +1,127 @@
+"""Carlini-Wagner L2 (2017) as engine presets: Adam in tanh space, a binary search over c per sample.
+
+Each value of the constant c is one engine run (Adam on the tanh variable, keep="min_norm");
+between runs every sample halves its interval for c, or multiplies c by 10 until one run
+succeeds. The smallest successful perturbation over all runs is kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from advcat.attacks.base import Attack, Goal
+from advcat.attacks.goals import attack_criterion
+from advcat.attacks.runs import BestOfRuns, margins
+from advcat.engine.context import Context
+from advcat.engine.loop import optimize
+from advcat.engine.result import Result
+from advcat.objectives import Margin, Objective
+from advcat.params import Tanh
+from advcat.steps import Adam
+
+
+class CWLoss(Objective):
+    """CW's objective to maximize: c * min(margin, kappa) - ||x - x0||_2^2.
+
+    margin is the best other logit minus the label's (untargeted), or the target's logit minus
+    the best other (targeted); kappa is the confidence beyond which the margin earns nothing.
+    """
+
+    def __init__(self, labels: Tensor, target: Tensor | None, c: Tensor | float, kappa: float) -> None:
+        self.margin = Margin(labels) if target is None else -Margin(target)
+        self.c = c
+        self.kappa = float(kappa)
+        self._freeze()
+
+    def describe(self) -> str:
+        return f"c * min({self.margin.describe()}, {self.kappa:g}) - ||x - x0||_2^2"
+
+    def score(self, ctx: Context) -> Tensor:
+        if ctx.x0 is None:
+            raise ValueError("CWLoss measures the distance to x0: the engine must pass it")
+        distance = (ctx.x - ctx.x0).flatten(1).pow(2).sum(1)
+        c = ctx.per_sample(self.c, dtype=distance.dtype)
+        return c * self.margin(ctx).clamp(max=self.kappa) - distance
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+class CW(Attack):
+    """Carlini-Wagner L2: minimize ||delta||_2^2 + c * f(x + delta), f the margin loss with kappa.
+
+    `steps` Adam steps (learning rate `lr`) per value of c, `search_steps` values of c found by a
+    binary search per sample starting from `c`. Minimum-norm: eps=None means unbounded; with eps,
+    only iterates inside the eps ball are kept (a sample is unsuccessful if none of those is).
+    """
+
+    name = "cw"
+    norms = ("l2",)
+    minimum_norm = True
+
+    def __init__(
+        self,
+        norm: str = "l2",
+        eps: float | Tensor | None = None,
+        steps: int = 100,
+        search_steps: int = 9,
+        lr: float = 0.01,
+        c: float = 1e-3,
+        kappa: float = 0.0,
+    ) -> None:
+        super().__init__(norm, eps)
+        self.steps = _count("steps", steps)
+        self.search_steps = _count("search_steps", search_steps)
+        self.lr = _positive("lr", lr)
+        self.c = _positive("c", c)
+        if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not 0 <= kappa < math.inf:
+            raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
+        self.kappa = float(kappa)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        n = x.shape[0]
+        c = torch.full((n,), self.c, dtype=torch.float64, device=x.device)
+        lower = torch.zeros_like(c)
+        upper = torch.full_like(c, math.inf)
+        runs = BestOfRuns(x)
+        sizes = torch.full((n,), math.inf, device=x.device)
+        every = torch.arange(n, device=x.device)
+        for _ in range(self.search_steps):
+            found = optimize(
+                model,
+                x,
+                CWLoss(goal.labels, goal.target, c.float(), self.kappa),
+                step=Adam(self.lr),
+                steps=self.steps,
+                param=Tanh(),
+                threat=goal.threat,
+                success=attack_criterion(goal),
+                keep="min_norm",
+                batch_size=goal.batch_size,
+                seed=goal.seed,
+                progress=goal.progress,
+            )
+            assert found.success is not None
+            size = goal.threat.norm(found.x - x).float()
+            closer = margins(found.logits, goal.labels, goal.target) > margins(
+                runs.logits, goal.labels, goal.target
+            )
+            take = torch.where(runs.success, found.success & (size < sizes), found.success | closer)
+            runs.add(found, every, take)
+            sizes = torch.where(take & found.success, size, sizes)
+            upper = torch.where(found.success, torch.minimum(upper, c), upper)
+            lower = torch.where(found.success, lower, torch.maximum(lower, c))
+            c = torch.where(torch.isfinite(upper), (lower + upper) / 2, c * 10)
+        return runs.result(f"CW L2, kappa={self.kappa:g}, {self.search_steps} values of c")

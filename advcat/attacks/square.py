@@ -1,0 +1,62 @@
+"""The Square attack (Andriushchenko et al. 2020) as an engine preset: score-based, no gradients.
+
+A check against gradient masking: it queries the model's outputs only (the engine skips every
+backward pass), accepting random square-shaped changes that raise the margin loss. Samples leave
+the batch as soon as they are broken, so `queries` counts what each one cost.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from advcat.attacks.base import Attack, Goal
+from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.engine.loop import optimize
+from advcat.engine.result import Result
+from advcat.steps.square import Square as SquareStep
+
+
+class Square(Attack):
+    """Square attack, linf or l2: `steps` queries per sample (5000 and p_init 0.8 as in
+    AutoAttack), margin loss, early stopping always on (a broken sample costs no more queries)."""
+
+    name = "square"
+    norms = ("linf", "l2")
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        eps: float | Tensor | None = None,
+        steps: int = 5000,
+        p_init: float = 0.8,
+        restarts: int = 1,
+    ) -> None:
+        super().__init__(norm, eps)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
+            raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
+        self.steps = steps
+        self.p_init = p_init
+        self.restarts = restarts
+        self.step_rule()  # validates p_init now
+
+    def step_rule(self) -> SquareStep:
+        return SquareStep(self.norm, p_init=self.p_init, steps=self.steps)
+
+    def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        return optimize(
+            model,
+            x,
+            attack_objective("margin", goal),
+            step=self.step_rule(),
+            steps=self.steps,
+            threat=goal.threat,
+            success=attack_criterion(goal),
+            restarts=self.restarts,
+            random_start=False,
+            early_stop=True,
+            batch_size=goal.batch_size,
+            seed=goal.seed,
+            progress=goal.progress,
+        )
