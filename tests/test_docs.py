@@ -4,7 +4,8 @@ is given, and the snippets of the pages that run offline in seconds do run.
 Runnable pages execute block by block in one namespace per page, in a temporary folder, on tiny
 settings: `advcat.load_model()` gives the embedded model seeing 64 px images, `steps=N` becomes
 `steps=2`, and `attacks="fast"` becomes APGD-CE with 2 steps. Nothing else in the text changes.
-The check of names and arguments covers every page, including those that cannot run here.
+The check of names and arguments covers the README and every docs page, including those that
+cannot run here.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import torch
 import advcat
 from advcat.models import ModelInfo, PixelModel
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+PAGES = ["README.md"] + sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))
 # pages whose snippets need neither a download, a GPU, a data set nor minutes of training
 RUNNABLE = [
-    "quickstart.md", "concepts/pixel-space.md", "concepts/objectives.md", "concepts/threats.md",
-    "concepts/engine.md", "concepts/robustness.md", "howto/wrap.md", "howto/custom.md", "howto/gpu.md",
+    "docs/quickstart.md", "docs/concepts/pixel-space.md", "docs/concepts/objectives.md",
+    "docs/concepts/threats.md", "docs/concepts/engine.md", "docs/concepts/robustness.md",
+    "docs/howto/wrap.md", "docs/howto/custom.md", "docs/howto/gpu.md",
 ]
 TINY = [
     (re.compile(r"\bsteps=\d+"), "steps=2"),
@@ -38,7 +40,7 @@ TINY = [
 
 
 def blocks(page: str) -> list[str]:
-    return BLOCK.findall((DOCS / page).read_text())
+    return BLOCK.findall((ROOT / page).read_text())
 
 
 class Names:
@@ -125,7 +127,7 @@ def test_snippets_use_only_names_and_arguments_that_exist(page: str) -> None:
         tree = ast.parse(code)
         names.imports(tree)
         names.check_calls(tree)
-    assert not names.problems, f"docs/{page}:\n" + "\n".join(names.problems)
+    assert not names.problems, f"{page}:\n" + "\n".join(names.problems)
 
 
 def test_the_checker_catches_a_wrong_name_and_a_wrong_keyword() -> None:
@@ -167,7 +169,7 @@ def small_model(default_model: PixelModel) -> PixelModel:
 def test_snippets_run(page: str, small_model: PixelModel, tmp_path: Path,
                       monkeypatch: pytest.MonkeyPatch) -> None:
     def load_model(name: str = "efficientnet_lite0", **options: Any) -> PixelModel:
-        assert name == "efficientnet_lite0", f"docs/{page} loads {name}, which this test cannot offline"
+        assert name == "efficientnet_lite0", f"{page} loads {name}, which this test cannot offline"
         device = options.get("device")
         return small_model if device is None else small_model.to(device)
 
@@ -179,7 +181,7 @@ def test_snippets_run(page: str, small_model: PixelModel, tmp_path: Path,
         for pattern, tiny in TINY:
             code = pattern.sub(tiny, code)
         try:
-            exec(compile(code, f"docs/{page} block {i + 1}", "exec"), namespace)
+            exec(compile(code, f"{page} block {i + 1}", "exec"), namespace)
         except Exception as error:  # noqa: BLE001 - the message names the page and block
-            raise AssertionError(f"docs/{page}, python block {i + 1} failed: {error!r}\n{code}") from error
+            raise AssertionError(f"{page}, python block {i + 1} failed: {error!r}\n{code}") from error
     advcat.set_kernels("auto")
