@@ -16,7 +16,7 @@ demo: $(VENV)/.installed-base
 # Every check runs even after one fails, so a single run shows all problems; any failure fails.
 test: $(VENV)/.installed-dev
 	@status=0; \
-	echo "== ruff"; $(BIN)/ruff check advcat tests benchmarks || status=1; \
+	echo "== ruff"; $(BIN)/ruff check advcat tests benchmarks examples || status=1; \
 	echo "== mypy"; $(BIN)/mypy || status=1; \
 	echo "== mkdocs"; $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site || status=1; \
 	echo "== pytest"; $(BIN)/pytest -m "not gpu" -q || status=1; \
