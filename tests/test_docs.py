@@ -31,7 +31,7 @@ PAGES = ["README.md"] + sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "
 RUNNABLE = [
     "docs/quickstart.md", "docs/concepts/pixel-space.md", "docs/concepts/objectives.md",
     "docs/concepts/threats.md", "docs/concepts/engine.md", "docs/concepts/robustness.md",
-    "docs/howto/wrap.md", "docs/howto/custom.md", "docs/howto/gpu.md",
+    "docs/howto/wrap.md", "docs/howto/custom.md", "docs/howto/gpu.md", "docs/index.md",
 ]
 TINY = [
     (re.compile(r"\bsteps=\d+"), "steps=2"),
