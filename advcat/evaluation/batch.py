@@ -1,0 +1,191 @@
+"""One batch of an evaluation: clean predictions, the cascade at every eps, and the sanity probes.
+
+The result is a plain JSON-able record keyed by the points' data-set indices, so batches can be
+committed to disk one by one (resume) and computed by any process (sharding) with the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from advcat.engine.rng import derive_seed
+from advcat.evaluation import sanity
+from advcat.evaluation.cascade import Stage, attack_rows, forward, run_cascade, stage_seed
+from advcat.validate import check_logits
+
+MISCLASSIFIED = -2
+ROBUST = -1
+SANITY_STREAM = 211
+
+
+@dataclass
+class Plan:
+    """What every batch does: the stages, budgets and checks of one evaluation."""
+
+    stages: list[Stage]
+    eps: list[float]
+    norm: str
+    seed: int
+    batch_size: int
+    sanity: bool
+    sanity_points: int
+
+    def extra_codes(self) -> list[str]:
+        """Names of the breakers after the stages: the sanity attacks that also count."""
+        return ["fgsm (sanity)", "doubled steps (sanity)"]
+
+    def doubled_stage(self) -> Stage | None:
+        """The stage whose steps the doubled-steps check doubles: the first, if it is an untargeted
+        gradient attack built by name (so its steps can be set)."""
+        first = self.stages[0]
+        if first.gradient_free or not first.steps_option or first.name.startswith("apgd_t"):
+            return None
+        return first
+
+
+def evaluate_batch(
+    model: nn.Module, x: Tensor, labels: Tensor | None, ids: Tensor, plan: Plan
+) -> dict[str, Any]:
+    """The record of one batch: labels, clean correctness, who broke each point at each eps, costs."""
+    start = time.perf_counter()
+    with torch.no_grad():
+        logits = check_logits(forward(model, x, plan.batch_size))
+    predictions = logits.argmax(1)
+    y = predictions if labels is None else labels.to(x.device)
+    clean = predictions == y
+    rows = clean.nonzero().squeeze(1)
+    xc, yc, idc = x[rows], y[rows], ids[rows.cpu()]
+    record: dict[str, Any] = {"index": ids.tolist(), "label": y.tolist(), "clean": clean.tolist(), "eps": []}
+    record["seconds_clean"] = time.perf_counter() - start
+    record.update(_probes(model, x, xc, yc, idc, logits, plan))
+    subset = (idc < plan.sanity_points).to(xc.device)
+    for e, eps in enumerate(plan.eps):
+        outcome = run_cascade(
+            model, xc, yc, idc, plan.stages, eps, norm=plan.norm, seed=plan.seed, batch_size=plan.batch_size
+        )
+        started = time.perf_counter()
+        fgsm = _fgsm(model, xc, yc, idc, eps, plan, e)
+        doubled = _doubled(model, xc, yc, idc, eps, plan, subset)
+        broken_by = torch.full((x.shape[0],), MISCLASSIFIED, dtype=torch.long)
+        broken_by[rows.cpu()] = _fold(outcome.broken_by, fgsm, doubled, len(plan.stages))
+        record["eps"].append(
+            {
+                "broken_by": broken_by.tolist(),
+                "stage_standing": outcome.standing,
+                "stage_broken": outcome.broken,
+                "stage_seconds": outcome.seconds,
+                "fgsm_broken": None if fgsm is None else int(fgsm.sum()),
+                "fgsm_only": None if fgsm is None else int((fgsm.cpu() & (outcome.broken_by < 0)).sum()),
+                "doubled": None
+                if doubled is None
+                else {
+                    "points": int(subset.sum()),
+                    "single": int((outcome.broken_by[subset.cpu()] == 0).sum()),
+                    "doubled": int(doubled[subset].sum()),
+                },
+                "seconds_sanity": time.perf_counter() - started,
+            }
+        )
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def _probes(
+    model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: Plan
+) -> dict[str, Any]:
+    """Gradients at the clean points, a second forward pass, and the unbounded attack on the subset."""
+    if not plan.sanity:
+        return {"probe": None, "large": None}
+    started = time.perf_counter()
+    zero, bad = sanity.gradient_probe(model, xc, yc, plan.batch_size) if xc.shape[0] else (0, 0)
+    probe = {
+        "points": int(xc.shape[0]),
+        "zero": zero,
+        "nan": bad,
+        "randomized": sanity.randomized(model, x, logits, plan.batch_size),
+    }
+    subset = (idc < plan.sanity_points).nonzero().squeeze(1).to(xc.device)
+    large = None
+    if subset.numel():
+        broken = sanity.unbounded_broken(
+            model,
+            xc[subset],
+            yc[subset],
+            idc[subset.cpu()],
+            plan.norm,
+            seed=derive_seed(plan.seed, SANITY_STREAM),
+            batch_size=plan.batch_size,
+        )
+        large = {"points": int(subset.numel()), "robust": int((~broken).sum())}
+    return {"probe": probe, "large": large, "seconds_probes": time.perf_counter() - started}
+
+
+def _fgsm(
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, e: int
+) -> Tensor | None:
+    if not plan.sanity or xc.shape[0] == 0:
+        return None
+    return sanity.fgsm_broken(
+        model,
+        xc,
+        yc,
+        idc,
+        eps,
+        plan.norm,
+        seed=derive_seed(plan.seed, SANITY_STREAM, e),
+        batch_size=plan.batch_size,
+    )
+
+
+def _doubled(
+    model: nn.Module,
+    xc: Tensor,
+    yc: Tensor,
+    idc: Tensor,
+    eps: float,
+    plan: Plan,
+    subset: Tensor,
+) -> Tensor | None:
+    """Points of the subset that the first stage breaks with twice its steps (same random start)."""
+    stage = plan.doubled_stage()
+    if not plan.sanity or stage is None:
+        return None
+    broken = torch.zeros(xc.shape[0], dtype=torch.bool, device=xc.device)
+    rows = subset.nonzero().squeeze(1)
+    steps = getattr(stage.build(eps), "steps", None)
+    if rows.numel() == 0 or not isinstance(steps, int):
+        return broken if rows.numel() == 0 else None
+    attack = stage.build(eps, steps=2 * steps)
+    broken[rows] = attack_rows(
+        model,
+        attack,
+        xc,
+        yc,
+        idc,
+        rows,
+        eps,
+        norm=plan.norm,
+        seed=stage_seed(plan.seed, 0),
+        batch_size=plan.batch_size,
+    )
+    return broken
+
+
+def _fold(broken_by: Tensor, fgsm: Tensor | None, doubled: Tensor | None, stages: int) -> Tensor:
+    """Points the cascade left standing but a sanity attack broke are broken too (codes after the stages)."""
+    out = broken_by.clone()
+    for code, extra in ((stages, fgsm), (stages + 1, doubled)):
+        if extra is not None:
+            out[(out == ROBUST) & extra.cpu()] = code
+    return out
+
+
+def stage_names(stages: Sequence[Stage], plan: Plan) -> list[str]:
+    """The legend for the broken_by codes >= 0."""
+    return [s.name for s in stages] + plan.extra_codes()
