@@ -290,3 +290,30 @@ def test_errors_are_raised_before_any_work(setup):
         advcat.evaluate(model, {"x": x})
     with pytest.raises(ValueError, match="unknown data set"):
         advcat.evaluate(model, "no_such_set")
+
+
+def test_cli_evaluate_writes_the_same_report_as_the_api(setup, tmp_path, monkeypatch, capsys):
+    from safetensors.torch import save_file
+
+    from advcat.cli.main import main
+
+    model, x, y = setup
+    save_file({"x": x[:12].contiguous(), "y": y[:12].contiguous()}, str(tmp_path / "digits.safetensors"))
+    monkeypatch.setattr(advcat, "load_model", lambda name, **kwargs: model)
+    out = tmp_path / "cli"
+    status = main(["evaluate", "--model", "digits", "--data", str(tmp_path / "digits.safetensors"),
+                   "--eps", "1/20,0.1", "--attacks", "fgsm,pgd", "--batch-size", "6", "--out", str(out),
+                   "--sanity-points", "4", "--no-progress"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "| digits |" in printed and "pgd broke" in printed
+    assert (out / "robustness.png").is_file() and (out / "report.md").is_file()
+    api = advcat.evaluate(model, (x[:12], y[:12]), eps=[0.05, 0.1], attacks=["fgsm", "pgd"], batch_size=6,
+                          sanity_points=4, progress=False)
+    cli = Report.load(out).to_dict(times=False)
+    ours = api.to_dict(times=False)
+    assert cli.pop("config")["data"]["name"] == "digits.safetensors"
+    ours.pop("config")
+    assert cli == ours
+    assert main(["evaluate", "--data", "x", "--eps", "1/0"]) == 2
+    assert "--eps takes numbers" in capsys.readouterr().err

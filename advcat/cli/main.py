@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "synthesize": "advcat.cli.synthesize",
     "attribute": "advcat.cli.attribute",
     "finetune": "advcat.cli.finetune",
+    "evaluate": "advcat.cli.evaluate",
 }
 
 # Errors a user can act on: printed as one line, exit status 2, no traceback. ConnectionError is

@@ -112,7 +112,20 @@ def _named(name: str, options: dict[str, Any], norm: str) -> Stage:
     def build(eps: float, **overrides: Any) -> Attack:
         return make_attack(key, norm=norm, eps=eps, **{**options, **overrides})
 
-    return Stage(name=key, build=build, options=options, gradient_free=_gradient_free(probe))
+    return Stage(name=key, build=build, options=options, gradient_free=_gradient_free(probe),
+                 steps_option=_takes_steps(probe, build))
+
+
+def _takes_steps(probe: Attack, build: Callable[..., Attack]) -> bool:
+    """Whether the attack has a number of steps that can be set (FGSM, say, has not)."""
+    steps = getattr(probe, "steps", None)
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        return False
+    try:
+        build(float(probe.eps) if isinstance(probe.eps, (int, float)) else 1.0, steps=2 * steps)
+    except TypeError:
+        return False
+    return True
 
 
 def _gradient_free(attack: Attack) -> bool:

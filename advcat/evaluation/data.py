@@ -28,6 +28,7 @@ NAMED = {
     "fashion_mnist_samples": "foolbox's 20 labelled Fashion-MNIST images (28x28)",
     "photos": "the sample photos of scikit-image and matplotlib, unlabelled",
     "cifar10": "torchvision's CIFAR-10 test split from a local copy (cifar10:ROOT)",
+    "FILE.safetensors": "images under x, labels under y (optional)",
 }
 
 
@@ -150,10 +151,24 @@ def _named(name: str, model: nn.Module) -> EvalData:
         return _cifar10(argument)
     if Path(name).is_dir():
         return _folder(Path(name), model)
+    if name.endswith(".safetensors"):
+        return _tensor_file(Path(name))
     raise ValueError(
         f"unknown data set {name!r}; expected a folder or one of: "
         + "; ".join(f"{k} ({v})" for k, v in NAMED.items())
     )
+
+
+def _tensor_file(path: Path) -> EvalData:
+    """Images under "x" (N, C, H, W) in [0, 1] and, if present, labels under "y", in a safetensors file."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    tensors = load_file(str(path))
+    if "x" not in tensors:
+        raise ValueError(f"{path} holds {sorted(tensors)}; expected images under 'x' (and labels under 'y')")
+    return _renamed(_tensors(tensors["x"].float(), tensors.get("y"), ""), path.name)
 
 
 def _renamed(data: EvalData, name: str) -> EvalData:

@@ -1,0 +1,87 @@
+"""Measure robust accuracy per eps with an attack cascade and sanity checks; resumable, shardable.
+
+Under `torchrun --nproc_per_node=K -m advcat evaluate ...` the points are shared among the K
+processes (gloo on CPU, NCCL on GPUs) and rank 0 writes one report, the same as a single process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `advcat evaluate` options."""
+    parser.add_argument("--model", default="efficientnet_lite0",
+                        help="model name or advcat checkpoint path (default: %(default)s)")
+    parser.add_argument("--data", required=True,
+                        help="fashion_mnist[:train], imagenet_samples, cifar10_samples, "
+                             "fashion_mnist_samples, photos (unlabelled), cifar10[:ROOT], an "
+                             "ImageFolder tree, or a .safetensors file with x (and y)")
+    parser.add_argument("--norm", default="linf", help="linf or l2 (default: %(default)s)")
+    parser.add_argument("--eps", required=True, metavar="E1,E2,...",
+                        help="budgets, comma-separated; fractions allowed: 1/255,2/255")
+    parser.add_argument("--attacks", default="standard",
+                        help="standard, fast, or comma-separated attack names (default: %(default)s)")
+    parser.add_argument("--n", type=int, default=None, help="evaluate the first N points (default: all)")
+    parser.add_argument("--batch-size", type=int, default=64, help="points per batch (default: 64)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder for per-batch results (resume) and report.json/.md/.png")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="start afresh even if --out holds committed batches")
+    parser.add_argument("--no-sanity", action="store_true", help="skip the sanity checks")
+    parser.add_argument("--sanity-points", type=int, default=100,
+                        help="points the costlier sanity checks use (default: 100)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:1 (default: this process's GPU under torchrun, else the "
+                             "first GPU if any, else cpu)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def parse_eps(text: str) -> list[float]:
+    """"1/255,0.1" -> [1/255, 0.1]; a clear error for anything else."""
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            values.append(float(Fraction(part)))
+        except (ValueError, ZeroDivisionError) as error:
+            raise ValueError(f"--eps takes numbers or fractions separated by commas, got {part!r}") from error
+    return values
+
+
+def _device(choice: str | None) -> str:
+    import os
+
+    import torch
+
+    if choice is not None:
+        return choice
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return "cpu"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the options, load the model, evaluate, and print the report on rank 0."""
+    import os
+
+    import advcat
+
+    eps = parse_eps(args.eps)
+    attacks: str | list[str] = args.attacks
+    if args.attacks not in ("standard", "fast"):
+        attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]
+    model = advcat.load_model(args.model, device=_device(args.device))
+    report = advcat.evaluate(
+        model, args.data, norm=args.norm, eps=eps, attacks=attacks, n=args.n, batch_size=args.batch_size,
+        seed=args.seed, out=args.out, resume=not args.no_resume, progress=not args.no_progress,
+        sanity=not args.no_sanity, sanity_points=args.sanity_points,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        if args.out is not None:
+            report.plot().savefig(Path(args.out) / "robustness.png", dpi=100)
+        print(report.to_markdown())
+        print(report.robustbench_line())
+    return 0
