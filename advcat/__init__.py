@@ -44,15 +44,15 @@ _PUBLIC: dict[str, str] = {
     "evaluate": "advcat.evaluation",
     "Report": "advcat.evaluation",
     # fine-tuning
-    "finetune": "advcat.finetune",
-    "FineTuned": "advcat.finetune",
+    "finetune": "advcat.transfer",
+    "FineTuned": "advcat.transfer",
     # kernels
     "set_kernels": "advcat.kernels",
 }
 
 _SUBMODULES = {
     "objectives", "threats", "steps", "params", "transforms", "engine", "attacks", "synthesis",
-    "attribution", "evaluation", "models", "data", "viz", "kernels", "finetune",
+    "attribution", "evaluation", "models", "data", "viz", "kernels", "transfer",
 }
 
 __all__ = sorted(_PUBLIC) + sorted(_SUBMODULES)

@@ -1,0 +1,69 @@
+"""Fine-tune a backbone on an image folder tree and save a checkpoint that load_model reads."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `advcat finetune` options."""
+    parser.add_argument("--backbone", default="efficientnet_lite0",
+                        help="load_model name (efficientnet_lite0, torchvision:ARCH, timm:ARCH) or "
+                             "an advcat checkpoint (default: %(default)s)")
+    parser.add_argument("--weights", default="DEFAULT",
+                        help="backbone weights: DEFAULT (pretrained), none (random) or a file")
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="training images, one subfolder per class (PetImages works as is)")
+    parser.add_argument("--val", metavar="DIR",
+                        help="held-out images in the same layout (default: hold out "
+                             "--val-fraction of --data, stratified)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for checkpoints and figures; a run cut off there resumes")
+    parser.add_argument("--strategy", choices=("linear", "partial", "full"), default="linear")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--unfreeze", type=int, help="blocks trained by --strategy partial (2)")
+    parser.add_argument("--image-size", type=int,
+                        help="resolution the backbone sees (default: its own input size)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--augment", choices=("default", "none"), default="default")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="linear strategy: run the backbone every epoch instead of caching")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the folders, load the backbone and data, fine-tune, print and save the results."""
+    from pathlib import Path
+
+    import advcat
+    from advcat.data import image_folder
+
+    for folder in (args.data, args.val):
+        if folder is not None and not Path(folder).is_dir():
+            raise FileNotFoundError(f"data folder not found: {folder}")
+    weights = None if str(args.weights).lower() == "none" else args.weights
+    backbone = advcat.load_model(args.backbone, weights=weights)
+    size = args.image_size or backbone.info.input_size
+    train = image_folder(args.data, size=size)
+    val = image_folder(args.val, size=size) if args.val else None
+    result = advcat.finetune(
+        backbone, train, val, strategy=args.strategy, epochs=args.epochs, lr=args.lr,
+        unfreeze=args.unfreeze, augment=args.augment, image_size=args.image_size,
+        cache_features=not args.no_cache, seed=args.seed, out=args.out,
+        progress=not args.no_progress, batch_size=args.batch_size,
+        val_fraction=args.val_fraction, workers=args.workers,
+    )
+    out = Path(args.out)
+    result.curves().savefig(out / "curves.png", dpi=100)
+    if "confusion" in result.metrics:
+        result.confusion().savefig(out / "confusion.png", dpi=100)
+    print(result.summary())
+    for name, value in result.metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
+    print(f"saved to {out} (advcat.load_model({str(out)!r}))")
+    return 0
