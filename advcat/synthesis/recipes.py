@@ -1,0 +1,67 @@
+"""Named recipes: which parameterization, transforms, step size and priors a synthesis uses.
+
+`param="fourier", transforms="default"` is the readable default; `param="pixel", transforms=None`
+is the lesson's plain recipe (gradient ascent on clipped pixels); RECIPES names the three a
+comparison figure shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+from advcat.params import Decorrelated, Fourier, Param, Pixel
+
+Transform = Callable[[Tensor], Tensor]
+
+#: parameterizations by name, built with the starting noise's standard deviation
+PARAMS: dict[str, Callable[[float], Param]] = {
+    "fourier": lambda std: Fourier(std=std),
+    "pixel": lambda std: Pixel("clamp", std=std),
+    "sigmoid": lambda std: Pixel("sigmoid", std=std),
+    "decorrelated": lambda std: Decorrelated(std=std),
+}
+#: starting noise for synthesis from grey; a start from a photo gets none
+START_STD = 0.01
+
+#: total-variation weight used when `tv=None`, by parameterization name (others: 0)
+DEFAULT_TV: dict[str, float] = {}
+
+#: the lesson's recipes side by side: keyword arguments for `synthesize`
+RECIPES: dict[str, dict[str, Any]] = {
+    "plain": {"param": "pixel", "transforms": None, "tv": 0.0},
+    "pixel + TV": {"param": "pixel", "transforms": None, "tv": 5.0},
+    "default": {},
+}
+
+
+def make_param(spec: str | Param, *, from_photo: bool = False) -> Param:
+    """A Param from a name in PARAMS (noiseless when starting from a photo) or an instance."""
+    if isinstance(spec, Param):
+        return spec
+    if isinstance(spec, str) and spec in PARAMS:
+        return PARAMS[spec](0.0 if from_photo else START_STD)
+    raise ValueError(
+        f"param must be one of {sorted(PARAMS)} or an advcat.params.Param, got {spec!r}")
+
+
+def make_transforms(spec: object) -> Transform | None:
+    """None, "default" (the kornia robustness stack), or any callable on image batches."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        if spec != "default":
+            raise ValueError(f"transforms must be 'default', None or a callable, got {spec!r}")
+        from advcat.transforms import Robustness
+
+        return Robustness()
+    if callable(spec):
+        return spec  # type: ignore[no-any-return]
+    raise TypeError(f"transforms must be 'default', None or a callable, got {type(spec).__name__}")
+
+
+def default_tv(param: str | Param) -> float:
+    """The total-variation weight for `tv=None`."""
+    return DEFAULT_TV.get(param, 0.0) if isinstance(param, str) else 0.0

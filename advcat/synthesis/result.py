@@ -1,0 +1,102 @@
+"""SynthesisResult: synthesized images with what the model thinks of them and how they were made."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+_TENSORS = ("images", "probs", "targets", "history")
+
+
+@dataclass
+class SynthesisResult:
+    """Images (N, C, H, W) in [0, 1] with the model's probabilities on them (no transforms).
+
+    `targets` (N,) is the class each image was made for (None for a pure layer objective) and
+    `names` its readable name; `history` is the mean objective per step; `objective` the formula
+    that was maximized; `config` the recipe (param, transforms, lr, steps, size, time taken).
+    """
+
+    images: Tensor
+    probs: Tensor
+    targets: Tensor | None
+    history: Tensor
+    objective: str
+    seed: int
+    names: list[str] | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def probability(self) -> Tensor | None:
+        """The model's probability of each image's target class, (N,), or None without targets."""
+        if self.targets is None:
+            return None
+        return self.probs.gather(1, self.targets.long().view(-1, 1).to(self.probs.device))[:, 0]
+
+    @property
+    def predictions(self) -> Tensor:
+        """The model's top class for each image, (N,)."""
+        return self.probs.argmax(1)
+
+    def summary(self) -> str:
+        """One line per image: target and its probability, or the top class."""
+        lines = [f"{self.objective}  ({self.config.get('steps', '?')} steps, seed {self.seed})"]
+        probability = self.probability
+        for i in range(self.images.shape[0]):
+            top = int(self.predictions[i])
+            text = f"top class {top} (p={float(self.probs[i, top]):.3f})"
+            if probability is not None and self.targets is not None:
+                name = self.names[i] if self.names else str(int(self.targets[i]))
+                text = f"{name}: p={float(probability[i]):.3f}, " + text
+            lines.append(f"  [{i}] {text}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        shape = tuple(self.images.shape)
+        return f"SynthesisResult(images={shape}, objective={self.objective!r})"
+
+    def figure(self, **kwargs: Any) -> Any:
+        """A matplotlib gallery of the images titled with their targets and probabilities."""
+        from advcat.viz.gallery import synthesis_gallery
+
+        return synthesis_gallery(self, **kwargs)
+
+    def save(self, path: str | Path) -> Path:
+        """Write PATH.safetensors (tensors) and PATH.json (the rest); returns the JSON path."""
+        from safetensors.torch import save_file
+
+        stem = _stem(path)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {name: getattr(self, name).detach().cpu().contiguous() for name in _TENSORS
+                   if getattr(self, name) is not None}
+        save_file(tensors, str(stem.with_suffix(".safetensors")))
+        meta = {"kind": "SynthesisResult", "objective": self.objective, "seed": self.seed,
+                "names": self.names, "config": self.config}
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+        return stem.with_suffix(".json")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SynthesisResult:
+        """Read a result written by `save` (PATH, PATH.json or PATH.safetensors)."""
+        from safetensors.torch import load_file
+
+        stem = _stem(path)
+        meta_path = stem.with_suffix(".json")
+        if not meta_path.exists():
+            raise FileNotFoundError(f"no saved synthesis result at {meta_path}")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("kind") != "SynthesisResult":
+            raise ValueError(f"{meta_path} is not a saved SynthesisResult")
+        tensors = load_file(str(stem.with_suffix(".safetensors")))
+        return cls(images=tensors["images"], probs=tensors["probs"], targets=tensors.get("targets"),
+                   history=tensors["history"], objective=meta["objective"], seed=meta["seed"],
+                   names=meta.get("names"), config=meta.get("config", {}))
+
+
+def _stem(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
