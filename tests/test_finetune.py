@@ -251,7 +251,7 @@ def test_cli_finetunes_an_image_folder(tmp_path: Path) -> None:
     assert main(["finetune", "--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
 
 
-def test_the_fine_tuned_model_goes_straight_into_attack(backbone, data) -> None:  # noqa: ANN001
+def test_the_fine_tuned_model_goes_into_attack_attribute_and_evaluate(backbone, data) -> None:  # noqa: ANN001, E501
     result = finetune(backbone, _train_set(data), data["val"], epochs=3, lr=2e-2, batch_size=12,
                       image_size=16, progress=False)
     images, labels = data["val"]
@@ -262,3 +262,11 @@ def test_the_fine_tuned_model_goes_straight_into_attack(backbone, data) -> None:
     with torch.no_grad():
         adv_acc = _accuracy(result.model, attacked.adv, labels)
     assert adv_acc <= _accuracy(result.model, images, labels)
+    maps = advcat.attribute(result.model, images[:2], target=labels[:2], method="saliency")
+    assert maps.raw.shape == (2, 3, 16, 16) and bool(maps.raw.abs().sum() > 0)
+    cam = advcat.attribute(result.model, images[:2], target=labels[:2], method="gradcam")
+    assert cam.map.shape == (2, 1, 16, 16)
+    report = advcat.evaluate(result.model, (images[:9], labels[:9]), eps=[4 / 255],
+                             attacks=[("pgd", {"steps": 3})], progress=False, sanity=False)
+    assert report.clean_accuracy == pytest.approx(_accuracy(result.model, images[:9], labels[:9]))
+    assert report.robust_accuracy[0] <= report.clean_accuracy
