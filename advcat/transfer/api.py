@@ -75,6 +75,8 @@ def finetune(
     for checkpoints (`advcat.load_model(out)` loads the result); a run cut off there resumes from
     its last epoch when called again with the same settings.
     """
+    if isinstance(augment, str) and augment not in ("default", "none"):
+        raise ValueError(f"augment must be 'default', 'none', None or a callable, got {augment!r}")
     attack = adv.as_attack(adversarial)
     if attack is not None and strategy == "linear" and cache_features:
         raise ValueError(
@@ -88,8 +90,6 @@ def finetune(
         augment=aug.describe(augment), image_size=image_size, cache_features=cache_features,
         adversarial=adv.describe(attack), val_fraction=val_fraction, seed=seed,
     )
-    if isinstance(augment, str) and augment not in ("default", "none"):
-        raise ValueError(f"augment must be 'default', 'none', None or a callable, got {augment!r}")
     if not isinstance(workers, int) or workers < 0:
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     run = _Run(config, backbone, train, val, classes, device, amp, workers, out, resume, progress)
