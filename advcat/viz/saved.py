@@ -47,9 +47,8 @@ def figure_for(path: Path) -> tuple[str, Figure, str]:
     kind = _kind(meta)
     if kind == "AttackResult":
         from advcat.attacks.result import AttackResult
-        from advcat.viz.attack import attack_panel
-
         from advcat.data.classes import imagenet_classes
+        from advcat.viz.attack import attack_panel
 
         result = AttackResult.load(source)
         classes = imagenet_classes() if result.logits.shape[1] == 1000 else None
