@@ -358,10 +358,12 @@ def test_bad_arguments_get_clear_errors(user_model, images):
 
 
 def test_baselines_are_pixels_and_stated(user_model, images):
-    white = advcat.attribute(user_model, images, method="ig", baseline="white", n_steps=8)
+    white = advcat.attribute(user_model, images, method="ig", baseline="white", n_steps=8,
+                             integration="riemann_trapezoid")
     assert white.baseline == "white (1)"
     expected = IntegratedGradients(twin(user_model, nn.ReLU6())).attribute(
-        _grad_input(images), baselines=torch.ones_like(images), target=white.target, n_steps=8)
+        _grad_input(images), baselines=torch.ones_like(images), target=white.target, n_steps=8,
+        method="riemann_trapezoid")
     torch.testing.assert_close(white.raw, expected, rtol=1e-4, atol=1e-7)
     blurred = advcat.attribute(user_model, images, method="occlusion", baseline="blur", window=8)
     assert blurred.baseline.startswith("blur")
@@ -376,7 +378,7 @@ def test_save_and_load_round_trip(user_model, images, tmp_path):
     for field in ("raw", "map", "target", "delta"):
         assert torch.equal(getattr(loaded, field), getattr(result, field))
     assert (loaded.method, loaded.baseline, loaded.options, loaded.seed) == (
-        "integrated_gradients", "black (0)", {"n_steps": 8, "method": "gausslegendre"}, 0)
+        "integrated_gradients", "black (0)", {"n_steps": 8, "integration": "gausslegendre"}, 0)
 
 
 def _fgsm(model: nn.Module, x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -454,3 +456,15 @@ def test_cli_writes_map_and_overlay(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0, name
     assert "gradcam for" in capsys.readouterr().out
     assert main(["attribute", "chelsea", "--method", "nope", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.gpu
+def test_maps_on_cuda_match_cpu(user_model, images):
+    model = user_model.cuda()
+    for name in ("saliency", "integrated_gradients", "deeplift", "guided_backprop", "gradcam"):
+        on_gpu = advcat.attribute(model, images.cuda(), method=name, **LIGHT.get(name, {}))
+        assert on_gpu.raw.device.type == "cuda"
+        on_cpu = advcat.attribute(model.cpu(), images, method=name, **LIGHT.get(name, {}))
+        model.cuda()
+        torch.testing.assert_close(on_gpu.raw.cpu(), on_cpu.raw, rtol=1e-3, atol=1e-5)
+    assert next(model.parameters()).device.type == "cuda"

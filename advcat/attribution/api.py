@@ -55,12 +55,11 @@ def check_layer_argument(method: Method, model: nn.Module, layer: str | None) ->
 @dataclass
 class Plan:
     """Everything one attribution call decided: the method, the (prepared) network, targets,
-    baseline, layer and options. Other parts (sensitivity, sanity checks) reuse it on new inputs."""
+    baseline, layer and options; `sensitivity` reuses it on perturbed inputs."""
 
     method: Method
     net: nn.Module
     targets: Tensor
-    baseline: BaselineLike
     reference: Tensor | None
     description: str
     layer_name: str | None
@@ -113,8 +112,8 @@ def planned(
         reference, description = resolve_baseline(baseline, x, spec)
         net = prepare(model, spec.prepare, x) if spec.prepare else model
         layer_name, layer_module = find_layer(net, x, layer) if spec.layer else (None, None)
-        yield Plan(spec, net, targets, baseline, reference, description, layer_name, layer_module,
-                   opts, rows, fresh_seed() if seed is None else seed)
+        yield Plan(spec, net, targets, reference, description, layer_name, layer_module, opts,
+                   rows, fresh_seed() if seed is None else seed)
 
 
 def attribute(

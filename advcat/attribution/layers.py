@@ -7,6 +7,8 @@ Found generically with one forward pass: among the modules that produce a 4D map
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -25,7 +27,7 @@ def last_feature_layer(model: nn.Module, x: Tensor) -> str:
     finished: list[str] = []
     handles = []
 
-    def recorder(name: str):  # noqa: ANN202 - a hook factory
+    def recorder(name: str) -> Callable[[nn.Module, object, object], None]:
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             if isinstance(output, Tensor) and output.dim() == 4 and min(output.shape[-2:]) > 1:
                 finished.append(name)

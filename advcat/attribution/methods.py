@@ -41,7 +41,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("input_x_gradient", "InputXGradient", ("ixg", "input_times_gradient"),
            summary="input times gradient"),
     Method("integrated_gradients", "IntegratedGradients", ("ig",),
-           {"n_steps": 50, "method": "gausslegendre"}, baseline="single",
+           {"n_steps": 50, "integration": "gausslegendre"}, baseline="single",
            summary="path integral of gradients from the baseline (Sundararajan et al. 2017)"),
     Method("gradient_shap", "GradientShap", ("gradshap", "shap"),
            {"n_samples": 5, "stdevs": 0.0}, baseline="distribution", stochastic=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from torch import Tensor
 
 from advcat.attribution.result import Attribution
@@ -38,7 +39,7 @@ def color_limits(heats: list[np.ndarray], absolute: bool, percentile: float) -> 
 
 
 def _draw(ax: Axes, image: np.ndarray, heat: np.ndarray, limits: tuple[float, float],
-          absolute: bool, alpha: float, title: str | None):  # noqa: ANN202 - a matplotlib image
+          absolute: bool, alpha: float, title: str | None) -> AxesImage:
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
     shown = ax.imshow(heat, cmap="inferno" if absolute else "coolwarm", vmin=limits[0],
                       vmax=limits[1], alpha=alpha)

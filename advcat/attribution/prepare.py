@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import Counter
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -109,7 +110,7 @@ def _hooked(module: nn.Module, rule: str) -> bool:
     return type(module) in _DEEPLIFT_RULES if rule == "deeplift" else isinstance(module, nn.ReLU)
 
 
-def _swap(model: nn.Module, choose) -> None:  # noqa: ANN001 - child -> replacement or None
+def _swap(model: nn.Module, choose: Callable[[nn.Module], nn.Module | None]) -> None:
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             new = choose(child)

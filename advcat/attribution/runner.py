@@ -116,8 +116,9 @@ def _integrated_gradients(model: nn.Module, layer: nn.Module | None, x: Tensor, 
     from captum.attr import IntegratedGradients
 
     attr, delta = IntegratedGradients(model).attribute(
-        x, baselines=baseline, target=target, internal_batch_size=max(rows, x.shape[0]),
-        return_convergence_delta=True, **options,
+        x, baselines=baseline, target=target, n_steps=options["n_steps"],
+        method=options["integration"], internal_batch_size=max(rows, x.shape[0]),
+        return_convergence_delta=True,
     )
     return attr, delta
 
