@@ -10,7 +10,22 @@ from advcat.models.taps import layer_names, resolve_layer, tap
 from advcat.models.zoo import DEFAULT_MODEL, load_model
 
 __all__ = [
-    "BPDA", "DEFAULT_MODEL", "Ensemble", "bpda", "ensemble", "ModelInfo", "PixelModel", "borrowed", "head_name", "layer_names",
-    "load_checkpoint", "load_model", "model_info", "replace_head", "resolve_layer",
-    "save_checkpoint", "tap", "wrap",
+    "BPDA",
+    "DEFAULT_MODEL",
+    "Ensemble",
+    "bpda",
+    "ensemble",
+    "ModelInfo",
+    "PixelModel",
+    "borrowed",
+    "head_name",
+    "layer_names",
+    "load_checkpoint",
+    "load_model",
+    "model_info",
+    "replace_head",
+    "resolve_layer",
+    "save_checkpoint",
+    "tap",
+    "wrap",
 ]
