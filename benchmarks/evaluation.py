@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
 import os
 import sys
 import time
@@ -82,18 +83,39 @@ def train(adversarial: bool, epochs: int, cache: Path, seed: int = 0) -> tuple[a
     return model.eval(), seconds
 
 
-def run_autoattack(model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> tuple[Tensor, float]:
-    """Per-point robust flags from the official AutoAttack (standard), re-checked here, and its time."""
+class _Progress(logging.Handler):
+    """Keeps AutoAttack's "robust accuracy after ATTACK: ... (total time ... s)" lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text.startswith("robust accuracy after"):
+            self.lines.append(text.removeprefix("robust accuracy after "))
+
+
+def run_autoattack(model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> tuple[Tensor, float, str]:
+    """Per-point robust flags from the official AutoAttack (standard), re-checked here, its time
+    and its own per-attack progress."""
     from pyautoattack import AutoAttack
 
     adversary = AutoAttack(model, norm="Linf", eps=EPS, version="standard", device="cpu", seed=0)
+    progress = _Progress()
+    logger = logging.getLogger("auto-attack")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(progress)
     start = time.perf_counter()
-    x_adv, _ = adversary.run_standard_evaluation(x, y, batch_size=batch_size)
+    try:
+        x_adv, _ = adversary.run_standard_evaluation(x, y, batch_size=batch_size)
+    finally:
+        logger.removeHandler(progress)
     seconds = time.perf_counter() - start
     assert float((x_adv - x).abs().amax()) <= EPS + 1e-5, "AutoAttack left the eps-ball"
     with torch.no_grad():
         robust = model(x_adv).argmax(1) == y
-    return robust, seconds
+    return robust, seconds, "; ".join(progress.lines)
 
 
 def compare(model: advcat.PixelModel, x: Tensor, y: Tensor, batch_size: int) -> dict[str, object]:
@@ -102,7 +124,7 @@ def compare(model: advcat.PixelModel, x: Tensor, y: Tensor, batch_size: int) -> 
     report = advcat.evaluate(model, (x, y), eps=[EPS], attacks="standard", batch_size=batch_size,
                              progress=False)
     ours_seconds = time.perf_counter() - start
-    theirs, theirs_seconds = run_autoattack(model, x, y, batch_size)
+    theirs, theirs_seconds, theirs_stages = run_autoattack(model, x, y, batch_size)
     ours = report.robust(EPS)
     return {
         "model": model.info.name,
@@ -115,7 +137,9 @@ def compare(model: advcat.PixelModel, x: Tensor, y: Tensor, batch_size: int) -> 
         "attack_seconds": report.seconds["attacks"],
         "sanity_seconds": report.seconds["sanity"],
         "theirs_seconds": theirs_seconds,
-        "stages": ", ".join(f"{row['name']} {row['broken']}" for row in report.attacks[0]),
+        "stages": ", ".join(f"{row['name']} {row['broken']}" + (f" ({row['seconds']:.0f} s)" if row["seconds"]
+                            else "") for row in report.attacks[0]),
+        "theirs_stages": theirs_stages,
         "warnings": report.warnings,
     }
 
@@ -156,7 +180,8 @@ def section(rows: list[dict[str, object]], photo: advcat.Report | None, trained:
     lines.append("")
     for r in rows:
         warnings = r["warnings"] or "none"
-        lines.append(f"- {r['model']}: advcat stages broke {r['stages']}; warnings: {warnings}")
+        lines.append(f"- {r['model']}: advcat stages broke {r['stages']}; warnings: {warnings}. AutoAttack: "
+                     f"robust accuracy after {r['theirs_stages']}")
     if photo is not None:
         lines += ["", "Embedded EfficientNet-Lite0 on foolbox's 20 labelled ImageNet photos "
                   "(advcat standard):", "", photo.to_markdown()]
