@@ -191,7 +191,7 @@ def section(rows: list[dict[str, object]], photo: advcat.Report | None, trained:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--adv-epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: best on a loaded CPU)")

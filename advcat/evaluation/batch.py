@@ -41,12 +41,10 @@ class Plan:
         return ["fgsm (sanity)", "doubled steps (sanity)"]
 
     def doubled_stage(self) -> Stage | None:
-        """The stage whose steps the doubled-steps check doubles: the first, if it is an untargeted
-        gradient attack built by name (so its steps can be set)."""
+        """The stage whose steps the doubled-steps check doubles: the first (it sees every point),
+        if it is a gradient attack built by name with a number of steps."""
         first = self.stages[0]
-        if first.gradient_free or not first.steps_option or first.name.startswith("apgd_t"):
-            return None
-        return first
+        return None if first.gradient_free or not first.steps_option else first
 
 
 def evaluate_batch(
