@@ -29,7 +29,7 @@ def test_output_keeps_the_shape_and_differs_per_draw(options):
 
 
 def test_gradient_through_the_default_stack_is_exact():
-    stack = Robustness(pad=2, jitter=1, scale=(0.9, 1.1), degrees=10.0)
+    stack = Robustness(pad=0.3, jitter=0.15, scale=(0.9, 1.1), degrees=10.0)
     x = torch.rand(2, 3, 6, 7, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda v: _seeded(stack, v), (x,), eps=1e-6, atol=1e-5,
                                     fast_mode=True)
@@ -45,7 +45,9 @@ def test_gradient_flows_through_colour_jitter_and_blur():
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="pad"):
-        Robustness(pad=-1)
+        Robustness(pad=-0.1)
+    with pytest.raises(ValueError, match="fraction"):
+        Robustness(jitter=12)
     with pytest.raises(ValueError, match="scale"):
         Robustness(scale=(1.2, 0.9))
     with pytest.raises(ValueError, match="degrees"):

@@ -26,8 +26,8 @@ PARAMS: dict[str, Callable[[float], Param]] = {
 #: starting noise for synthesis from grey; a start from a photo gets none
 START_STD = 0.01
 
-#: total-variation weight used when `tv=None`, by parameterization name (others: 0)
-DEFAULT_TV: dict[str, float] = {}
+#: total-variation weight of the readable recipe: `tv=None` with a Fourier or decorrelated param
+DEFAULT_TV = 4.0
 
 #: the lesson's recipes side by side: keyword arguments for `synthesize`
 RECIPES: dict[str, dict[str, Any]] = {
@@ -62,6 +62,7 @@ def make_transforms(spec: object) -> Transform | None:
     raise TypeError(f"transforms must be 'default', None or a callable, got {type(spec).__name__}")
 
 
-def default_tv(param: str | Param) -> float:
-    """The total-variation weight for `tv=None`."""
-    return DEFAULT_TV.get(param, 0.0) if isinstance(param, str) else 0.0
+def default_tv(param: Param) -> float:
+    """The total-variation weight for `tv=None`: DEFAULT_TV for the smooth parameterizations,
+    0 for pixels (so `param="pixel", transforms=None` is the lesson's plain recipe)."""
+    return DEFAULT_TV if isinstance(param, (Fourier, Decorrelated)) else 0.0

@@ -66,8 +66,9 @@ def synthesize(
     each from its own seeded start. `param`: "fourier" (default), "pixel" (clipped pixels, the
     lesson's plain recipe with `transforms=None`), "sigmoid", "decorrelated" or a Param.
     `transforms`: "default" (kornia robustness stack), None or any callable. `tv` subtracts that
-    weight times total variation. `size` defaults to the model's input size (224 for a plain
-    module); `image` starts from a photo instead of grey (DeepDream).
+    weight times total variation (None: 4.0 for Fourier and decorrelated params, 0 for pixels);
+    `lr` is Adam's step size (None: the param's `default_lr`). `size` defaults to the model's
+    input size (224 for a plain module); `image` starts from a photo instead of grey (DeepDream).
     """
     plan = _plan(model, target, objective, param, transforms, steps, lr, size, n, tv, image)
     started = time.perf_counter()
@@ -117,7 +118,7 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
     x0 = _start(model, image, size, count)
     targets = None if per_target is None else \
         torch.tensor(per_target, device=x0.device).repeat_interleave(n)
-    weight = default_tv(param) if tv is None else float(tv)
+    weight = default_tv(chosen) if tv is None else float(tv)
     goal = objective if objective is not None else ClassLogit(targets)  # type: ignore[arg-type]
     if weight > 0:
         goal = goal - weight * TotalVariation()

@@ -17,25 +17,30 @@ from torch import Tensor
 
 
 class Robustness:
-    """Pad by `pad` px of grey, then one random affine warp (shift up to `jitter` px, zoom in
-    `scale`, rotation up to `degrees`), then crop back to the input size; optionally random colour
-    jitter (`color`) and Gaussian blur (`blur`). Output shape equals input shape.
+    """Pad with grey, then one random affine warp (shift, zoom in `scale`, rotation up to
+    `degrees`), then crop back to the input size; optionally random colour jitter (`color`) and
+    Gaussian blur (`blur`). Output shape equals input shape.
+
+    `pad` and the largest shift `jitter` are fractions of the image side (0.1 is 22 px at 224), so
+    the stack means the same at any size. The defaults are stronger than Lucid's (about 0.05 and
+    0.04, zoom 0.9-1.1, 10 degrees): measured on ideal-class images, they make the images far more
+    readable to a second network (benchmarks/RESULTS.md).
     """
 
-    def __init__(self, pad: int = 12, jitter: int = 8, scale: tuple[float, float] = (0.9, 1.1),
-                 degrees: float = 10.0, color: bool = False, blur: bool = False) -> None:
+    def __init__(self, pad: float = 0.1, jitter: float = 0.1, scale: tuple[float, float] = (0.75, 1.25),
+                 degrees: float = 20.0, color: bool = False, blur: bool = False) -> None:
         for name, value in (("pad", pad), ("jitter", jitter)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 0.5:
+                raise ValueError(f"{name} must be a fraction of the image side in [0, 0.5], got {value!r}")
         if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
             raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
         if degrees < 0:
             raise ValueError(f"degrees must be >= 0, got {degrees!r}")
-        self.pad, self.jitter, self.degrees = pad, jitter, float(degrees)
+        self.pad, self.jitter, self.degrees = float(pad), float(jitter), float(degrees)
         self.scale = (float(scale[0]), float(scale[1]))
         self.color, self.blur = bool(color), bool(blur)
         self._stages = self._build()
-        self._affines: dict[tuple[int, int], Any] = {}
+        self._affines: dict[tuple[int, int, int], Any] = {}
 
     def _build(self) -> list[Callable[[Tensor], Tensor]]:
         import kornia.augmentation as K
@@ -47,18 +52,18 @@ class Robustness:
             stages.append(K.RandomGaussianBlur((5, 5), (0.1, 1.0), p=0.5))
         return stages
 
-    def _affine(self, height: int, width: int) -> Any:
-        """kornia's random affine for padded images of this size (it takes shifts as fractions)."""
+    def _affine(self, height: int, width: int, shift: int) -> Any:
+        """kornia's random affine for padded images of this size, shifting up to `shift` px."""
         import kornia.augmentation as K
 
-        key = (height, width)
+        key = (height, width, shift)
         if key not in self._affines:
             self._affines[key] = K.RandomAffine(
-                degrees=self.degrees, translate=(self.jitter / width, self.jitter / height),
+                degrees=self.degrees, translate=(shift / width, shift / height),
                 scale=self.scale, padding_mode="border", align_corners=False, p=1.0)
         return self._affines[key]
 
-    def _warp(self, x: Tensor) -> Tensor:
+    def _warp(self, x: Tensor, shift: int) -> Tensor:
         """Draw kornia's per-sample affine parameters and matrices, and warp with torch's sampler.
 
         Same result as calling the kornia module (to float rounding), several times faster on CPU.
@@ -66,7 +71,7 @@ class Robustness:
         from kornia.geometry.conversions import normalize_homography
 
         size = (x.shape[-2], x.shape[-1])
-        affine = self._affine(*size)
+        affine = self._affine(size[0], size[1], shift)
         params = affine.forward_parameters(x.shape)
         matrix = affine.compute_transformation(x, params, affine.flags).to(x)
         theta = torch.linalg.inv(normalize_homography(matrix, size, size, align_corners=False))
@@ -75,8 +80,10 @@ class Robustness:
 
     def __call__(self, x: Tensor) -> Tensor:
         height, width = x.shape[-2:]
-        out = F.pad(x, (self.pad,) * 4, mode="constant", value=0.5) if self.pad else x
-        out = self._warp(out)
+        side = max(height, width)
+        pad, shift = round(self.pad * side), round(self.jitter * side)
+        out = F.pad(x, (pad,) * 4, mode="constant", value=0.5) if pad else x
+        out = self._warp(out, shift)
         top, left = (out.shape[-2] - height) // 2, (out.shape[-1] - width) // 2
         out = out[..., top:top + height, left:left + width]
         for stage in self._stages:
@@ -85,5 +92,5 @@ class Robustness:
 
     def __repr__(self) -> str:
         extras = "".join(f", {name}=True" for name in ("color", "blur") if getattr(self, name))
-        return (f"Robustness(pad={self.pad}, jitter={self.jitter}, scale={self.scale}, "
+        return (f"Robustness(pad={self.pad:g}, jitter={self.jitter:g}, scale={self.scale}, "
                 f"degrees={self.degrees:g}{extras})")
