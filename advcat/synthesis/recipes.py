@@ -29,10 +29,11 @@ START_STD = 0.01
 #: total-variation weight of the readable recipe: `tv=None` with a Fourier or decorrelated param
 DEFAULT_TV = 4.0
 
-#: the lesson's recipes side by side: keyword arguments for `synthesize`
+#: the lesson's recipes side by side: keyword arguments for `synthesize`. Total variation is a
+#: per-pixel mean, so on plain pixels its weight must be in the thousands to visibly smooth
 RECIPES: dict[str, dict[str, Any]] = {
     "plain": {"param": "pixel", "transforms": None, "tv": 0.0},
-    "pixel + TV": {"param": "pixel", "transforms": None, "tv": 5.0},
+    "pixel + TV": {"param": "pixel", "transforms": None, "tv": 2000.0},
     "default": {},
 }
 
