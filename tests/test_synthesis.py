@@ -10,7 +10,6 @@ from matplotlib.figure import Figure
 from torch import nn
 
 import advcat
-import advcat.engine  # noqa: F401  (the engine first: objectives import it back)
 from advcat import objectives as O
 from advcat.cli.main import main
 from advcat.params import Fourier

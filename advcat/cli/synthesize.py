@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     result.save(out / "synthesis")
     result.figure().savefig(out / "gallery.png", dpi=100)
     print(result.summary())
-    print(f"wrote {len(labels)} images, gallery.png and synthesis.json to {out}")
+    count = f"{len(labels)} image" + ("s" if len(labels) != 1 else "")
+    print(f"wrote {count}, gallery.png and synthesis.json to {out}")
     return 0
 
 
