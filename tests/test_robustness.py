@@ -57,3 +57,11 @@ def test_bad_settings_are_refused():
 def test_importing_transforms_does_not_import_kornia():
     code = "import sys, advcat.transforms; assert 'kornia' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_fast_warp_equals_kornias_own_random_affine():
+    stack = Robustness(pad=0.0, jitter=0.1, scale=(0.8, 1.2), degrees=15.0)
+    x = torch.rand(3, 3, 30, 40)
+    ours = _seeded(stack, x)
+    kornia_affine = stack._affine(30, 40, round(0.1 * 40))
+    assert torch.allclose(ours, _seeded(kornia_affine, x), atol=1e-4)
