@@ -7,6 +7,7 @@ from advcat.attacks.fmn import FMN
 from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.registry import METHODS, attack, make_attack
 from advcat.attacks.result import AttackResult
+from advcat.attacks.rounding import attack_rounded, rounded
 from advcat.attacks.square import Square
 from advcat.attacks.transfer import transfer_rate
 
@@ -27,6 +28,8 @@ __all__ = [
     "CWLoss",
     "Square",
     "attack",
+    "attack_rounded",
     "make_attack",
+    "rounded",
     "transfer_rate",
 ]

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "demo": "advcat.cli.demo",
     "gallery": "advcat.cli.gallery",
     "predict": "advcat.cli.predict",
+    "attack": "advcat.cli.attack",
     "synthesize": "advcat.cli.synthesize",
     "attribute": "advcat.cli.attribute",
     "finetune": "advcat.cli.finetune",

@@ -39,19 +39,9 @@ class BestIterates:
         self.logits: Tensor | None = None
 
     def update(
-        self,
-        index: Tensor,
-        image: Tensor,
-        x0: Tensor,
-        score: Tensor,
-        success: Tensor | None,
-        logits: Tensor,
-        allowed: Tensor | None = None,
+        self, index: Tensor, image: Tensor, x0: Tensor, score: Tensor, success: Tensor | None, logits: Tensor
     ) -> None:
-        """Record the active rows' current iterate (and its logits) where it beats their best.
-
-        `allowed` (n,) bool, when given, excludes the rows whose iterate may not be kept at all.
-        """
+        """Record the active rows' current iterate (and its logits) where it beats their best."""
         if self.logits is None:
             self.logits = logits.new_full((self.x.shape[0], logits.shape[1]), float("nan"))
         score = score.detach().float()
@@ -64,8 +54,6 @@ class BestIterates:
             assert self.norm is not None
             size = self.norm(image.detach() - x0).float()
             better = torch.where(old_succ, succ & (size < self.size[index]), succ | (score > old_score))
-        if allowed is not None:
-            better = better & allowed
         self.queries[index] += 1
         rows = index[better]
         if rows.numel() == 0:

@@ -89,8 +89,8 @@ def optimize(
     """Maximize `objective` over inputs near `x` with `steps` gradient steps per restart.
 
     `threat` bounds the perturbation of pixels (`x` is the centre); `param` instead optimizes a
-    parameterization initialised from `x` (synthesis, CW's tanh space); a bounded threat cannot
-    project such a variable, so only iterates inside its ball are kept. `success` tells when a
+    parameterization initialised from `x` (synthesis, CW's tanh space) under no bounded threat
+    (`threats.Unbounded()` measures its L2 size for keep="min_norm"). `success` tells when a
     sample is done: with `early_stop` it leaves the batch, and restarts skip it. `keep="min_norm"`
     keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
     augmentations) apply before every forward pass (expectation over transformation). `index`
@@ -208,10 +208,7 @@ def _descend(
             )
             score = p.objective(ctx)
         succeeded = p.success(logits.detach(), index) if p.success is not None else None
-        inside = _inside(p, image, x0, index)
-        if inside is not None and succeeded is not None:
-            succeeded = succeeded & inside
-        best.update(index, image, x0, score, succeeded, logits, inside)
+        best.update(index, image, x0, score, succeeded, logits)
         if restart == 0:
             history[t] += float(score.detach().double().sum())
             counts[t] += index.numel()
@@ -251,15 +248,6 @@ def _descend(
         if p.callback is not None:
             p.callback({"t": t, "restart": restart, "index": index, "score": score, "success": succeeded})
     return z.detach()
-
-
-def _inside(p: _Problem, image: Tensor, x0: Tensor, index: Tensor) -> Tensor | None:
-    """Which images lie in the threat's ball, when nothing projects them there (a parameterized
-    variable under a bounded threat); None when every iterate is feasible by construction."""
-    if p.param is None or p.threat is None or not _bounded(p.threat):
-        return None
-    size = p.threat.norm(image.detach() - x0)
-    return size <= p.threat.eps_for(index, size)
 
 
 def _bounded(threat: Threat | None) -> bool:
@@ -342,5 +330,7 @@ def _check_arguments(
         if not isinstance(threat, Threat):
             raise TypeError(f"threat must be an advcat Threat, got {type(threat).__name__}")
         threat.check_batch(x.shape[0])
+    if param is not None and _bounded(threat):
+        raise ValueError("a parameterization cannot be combined with a bounded threat model")
     if keep == "min_norm" and threat is None:
         raise ValueError("keep='min_norm' needs a threat model to measure the perturbation")

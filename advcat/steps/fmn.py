@@ -3,9 +3,12 @@
 Each sample carries a radius eps_k in the step's state. While the sample is adversarial the
 radius shrinks by a factor (1 - gamma) (never above the smallest adversarial norm seen); until
 the first adversarial point it jumps to the linear estimate of the distance to the boundary,
-and afterwards grows by (1 + gamma). The iterate moves along the L2-normalized gradient by
-alpha and is projected onto the eps_k ball and the [0, 1] box. alpha and gamma decay with a
-cosine schedule. The score must be positive exactly when a sample is adversarial (a margin).
+and afterwards grows by (1 + gamma). One change from the paper: the estimate is overshot by
+(1 + gamma), because with the estimate alone an iterate can settle on the boundary from inside
+(the margin converges to -1e-6 in float32) and never become adversarial. The iterate moves
+along the L2-normalized gradient by alpha and is projected onto the eps_k ball and the [0, 1]
+box; alpha and gamma decay with a cosine schedule. The score must be positive exactly when a
+sample is adversarial (a margin).
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ class FMN(Step):
         radius = torch.where(
             adversarial,
             torch.minimum(state["radius"] * (1 - gamma), state["smallest"]),
-            torch.where(state["found"], state["radius"] * (1 + gamma), size + to_boundary),
+            torch.where(state["found"], state["radius"] * (1 + gamma), size + (1 + gamma) * to_boundary),
         )
         radius = torch.minimum(radius, state["worst"])
         if info.eps is not None:
