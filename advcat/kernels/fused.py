@@ -1,13 +1,17 @@
 """The engine's fused update: a step rule and a threat that one kernel can apply together.
 
 (Sign, Linf) becomes one pass; (Normalized p=2, L2) becomes a step-and-clip pass, with the exact
-ball-and-box projection in torch only for the samples whose clipped step leaves the ball.
+ball-and-box projection in torch only for the samples whose clipped step leaves the ball. Without
+Triton, (Sign, Linf) still gets a torch path that reuses the gradient's buffer and clamps into
+the per-coordinate box [max(x0 - eps, 0), min(x0 + eps, 1)], kept while x0 and eps stay: four
+passes a step instead of eleven, which is what keeps PGD near its forward+backward floor on CPUs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor
 
 from advcat.kernels import l2_step_clipped, linf_step
@@ -23,10 +27,12 @@ Update = Callable[[Tensor, Tensor, Tensor, StepInfo], Tensor]
 
 def fused_update(step: Step, threat: Threat | None, z: Tensor) -> Update | None:
     """A kernel that does transform, apply and project in one go, or None when there is none."""
-    if threat is None or not use_triton(z):
+    if threat is None:
         return None
     if type(step) is Sign and type(threat) is Linf:
-        return _linf(step)
+        return _linf(step) if use_triton(z) else _LinfBox(step)
+    if not use_triton(z):
+        return None
     if type(step) is Normalized and step.p == 2 and type(threat) is L2:
         return _l2(step)
     return None
@@ -39,6 +45,27 @@ def _linf(step: Sign) -> Update:
         return linf_step(z, grad, x0, alpha, info.eps)
 
     return update
+
+
+class _LinfBox:
+    """The torch path for (Sign, Linf): z + alpha * sign(grad) clamped into the box of x0 +- eps
+    and [0, 1], written into the gradient's buffer (the engine does not use it afterwards)."""
+
+    def __init__(self, step: Sign) -> None:
+        self.step = step
+        self.x0: Tensor | None = None
+        self.eps: Tensor | None = None
+        self.low = self.high = torch.empty(0)
+
+    def __call__(self, z: Tensor, grad: Tensor, x0: Tensor, info: StepInfo) -> Tensor:
+        assert info.eps is not None
+        eps = info.eps.to(z.dtype).view(-1, *([1] * (z.dim() - 1)))
+        if self.x0 is not x0 or self.eps is None or not torch.equal(self.eps, eps):
+            self.x0, self.eps = x0, eps
+            self.low = (x0 - eps).clamp_(min=0.0)
+            self.high = (x0 + eps).clamp_(max=1.0)
+        moved = grad.sign_().mul_(self.step.step_size(self.step.alpha, info, z)).add_(z)
+        return torch.clamp(moved, self.low, self.high, out=moved)
 
 
 def _l2(step: Normalized) -> Update:

@@ -28,7 +28,10 @@ def l2_step_clipped(x: Tensor, grad: Tensor, x0: Tensor, alpha: Tensor) -> tuple
 
 
 def best_update(best: Tensor, x: Tensor, index: Tensor, better: Tensor) -> None:
-    """best[index[i]] = x[i] where better[i], in place."""
+    """best[index[i]] = x[i] where better[i], in place (one copy when every row is better)."""
+    if bool(better.all()):
+        best.index_copy_(0, index, x.to(best.dtype))
+        return
     rows = index[better]
     if rows.numel():
         best[rows] = x[better].to(best.dtype)
