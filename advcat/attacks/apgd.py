@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal, _batched_forward
 from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.options import count, fraction
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
 from advcat.engine.criteria import Misclassified
 from advcat.engine.loop import optimize
@@ -22,18 +23,6 @@ from advcat.steps import APGD as APGDStep
 
 _APGD_LOSSES = ("ce", "dlr")
 _TARGET_STREAM = 2_000_029
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def _fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
-    return float(value)
 
 
 class APGD(Attack):
@@ -58,10 +47,10 @@ class APGD(Attack):
         super().__init__(norm, eps)
         if loss not in _APGD_LOSSES:
             raise ValueError(f"APGD's loss must be one of {_APGD_LOSSES}, got {loss!r}")
-        self.steps = _positive_int("steps", steps)
+        self.steps = count("steps", steps)
         self.loss = loss
-        self.restarts = _positive_int("restarts", restarts)
-        self.rho = _fraction("rho", rho)
+        self.restarts = count("restarts", restarts)
+        self.rho = fraction("rho", rho)
 
     def step_rule(self) -> APGDStep:
         """The APGD step; eps comes from the threat (scalar or per sample)."""
@@ -138,7 +127,7 @@ class APGDT(APGD):
         rho: float = 0.75,
     ) -> None:
         super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
-        self.n_target_classes = _positive_int("n_target_classes", n_target_classes)
+        self.n_target_classes = count("n_target_classes", n_target_classes)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         with torch.no_grad():

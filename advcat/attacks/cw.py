@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_criterion
+from advcat.attacks.options import count, positive
 from advcat.attacks.runs import BestOfRuns, margins
 from advcat.engine.context import Context
 from advcat.engine.loop import optimize
@@ -49,18 +50,6 @@ class CWLoss(Objective):
         return c * self.margin(ctx).clamp(max=self.kappa) - distance
 
 
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
 class CW(Attack):
     """Carlini-Wagner L2: minimize ||delta||_2^2 + c * f(x + delta), f the margin loss with kappa.
 
@@ -86,10 +75,10 @@ class CW(Attack):
         kappa: float = 0.0,
     ) -> None:
         super().__init__(norm, eps)
-        self.steps = _count("steps", steps)
-        self.search_steps = _count("search_steps", search_steps)
-        self.lr = _positive("lr", lr)
-        self.c = _positive("c", c)
+        self.steps = count("steps", steps)
+        self.search_steps = count("search_steps", search_steps)
+        self.lr = positive("lr", lr)
+        self.c = positive("c", c)
         if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not 0 <= kappa < math.inf:
             raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
         self.kappa = float(kappa)

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.options import count
 from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.steps.fmn import FMN as FMNStep
@@ -39,9 +40,7 @@ class FMN(Attack):
         gamma_init: float = 0.05,
     ) -> None:
         super().__init__(norm, eps)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-        self.steps = steps
+        self.steps = count("steps", steps)
         self.alpha_init = _ALPHA_INIT[self.norm] if alpha_init is None else alpha_init
         self.gamma_init = gamma_init
         self.step_rule()  # validates the step's options now

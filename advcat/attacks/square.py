@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.options import count
 from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.steps.square import Square as SquareStep
@@ -32,13 +33,9 @@ class Square(Attack):
         restarts: int = 1,
     ) -> None:
         super().__init__(norm, eps)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-        if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
-            raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
-        self.steps = steps
+        self.steps = count("steps", steps)
         self.p_init = p_init
-        self.restarts = restarts
+        self.restarts = count("restarts", restarts)
         self.step_rule()  # validates p_init now
 
     def step_rule(self) -> SquareStep:
