@@ -44,7 +44,7 @@ class Plan:
         """The stage whose steps the doubled-steps check doubles: the first (it sees every point),
         if it is a gradient attack built by name with a number of steps."""
         first = self.stages[0]
-        return None if first.gradient_free or not first.steps_option else first
+        return None if first.gradient_free or first.steps is None else first
 
 
 def evaluate_batch(
@@ -111,15 +111,9 @@ def _probes(
     subset = (idc < plan.sanity_points).nonzero().squeeze(1).to(xc.device)
     large = None
     if subset.numel():
-        broken = sanity.unbounded_broken(
-            model,
-            xc[subset],
-            yc[subset],
-            idc[subset.cpu()],
-            plan.norm,
-            seed=derive_seed(plan.seed, SANITY_STREAM),
-            batch_size=plan.batch_size,
-        )
+        seed = derive_seed(plan.seed, SANITY_STREAM)
+        broken = sanity.unbounded_broken(model, xc[subset], yc[subset], idc[subset.cpu()], plan.norm,
+                                         seed=seed, batch_size=plan.batch_size)
         large = {"points": int(subset.numel()), "robust": int((~broken).sum())}
     return {"probe": probe, "large": large, "seconds_probes": time.perf_counter() - started}
 
@@ -129,26 +123,12 @@ def _fgsm(
 ) -> Tensor | None:
     if not plan.sanity or xc.shape[0] == 0:
         return None
-    return sanity.fgsm_broken(
-        model,
-        xc,
-        yc,
-        idc,
-        eps,
-        plan.norm,
-        seed=derive_seed(plan.seed, SANITY_STREAM, e),
-        batch_size=plan.batch_size,
-    )
+    seed = derive_seed(plan.seed, SANITY_STREAM, e)
+    return sanity.fgsm_broken(model, xc, yc, idc, eps, plan.norm, seed=seed, batch_size=plan.batch_size)
 
 
 def _doubled(
-    model: nn.Module,
-    xc: Tensor,
-    yc: Tensor,
-    idc: Tensor,
-    eps: float,
-    plan: Plan,
-    subset: Tensor,
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, subset: Tensor
 ) -> Tensor | None:
     """Points of the subset that the first stage breaks with twice its steps (same random start)."""
     stage = plan.doubled_stage()
@@ -156,22 +136,11 @@ def _doubled(
         return None
     broken = torch.zeros(xc.shape[0], dtype=torch.bool, device=xc.device)
     rows = subset.nonzero().squeeze(1)
-    steps = getattr(stage.build(eps), "steps", None)
-    if rows.numel() == 0 or not isinstance(steps, int):
-        return broken if rows.numel() == 0 else None
-    attack = stage.build(eps, steps=2 * steps)
-    broken[rows] = attack_rows(
-        model,
-        attack,
-        xc,
-        yc,
-        idc,
-        rows,
-        eps,
-        norm=plan.norm,
-        seed=stage_seed(plan.seed, 0),
-        batch_size=plan.batch_size,
-    )
+    if rows.numel():
+        assert stage.steps is not None
+        attack = stage.build(eps, steps=2 * stage.steps)
+        broken[rows] = attack_rows(model, attack, xc, yc, idc, rows, eps, norm=plan.norm,
+                                   seed=stage_seed(plan.seed, 0), batch_size=plan.batch_size)
     return broken
 
 

@@ -23,7 +23,7 @@ STAGE_STREAM = 101
 GRADIENT_FREE = frozenset({"square"})
 # Square's role after the gradient attacks is to catch masking, which shows in its first queries
 # (the gradient_free_stage check). On the Fashion-MNIST benchmark models AutoAttack's 5000-query
-# Square broke no point its gradient attacks had left, yet took about half of its time
+# Square broke no point its gradient attacks had left, yet took a third to two fifths of its time
 # (benchmarks/RESULTS.md); ("square", {"steps": 5000}) restores AutoAttack's budget.
 SQUARE_QUERIES = 1000
 AttackSpec = str | tuple[str, dict[str, Any]] | Attack | Callable[[float], Attack]
@@ -32,13 +32,13 @@ AttackSpec = str | tuple[str, dict[str, Any]] | Attack | Callable[[float], Attac
 @dataclass
 class Stage:
     """One attack of the cascade, built afresh for each eps by `build(eps, **overrides)`;
-    `steps_option`: whether overrides may set its steps (the doubled-steps check)."""
+    `steps`: its number of steps when `build(eps, steps=...)` may change it, else None."""
 
     name: str
     build: Callable[..., Attack]
     options: dict[str, Any] = field(default_factory=dict)
     gradient_free: bool = False
-    steps_option: bool = True
+    steps: int | None = None
 
     def describe(self) -> dict[str, Any]:
         """The stage's settings, as recorded in the report's config."""
@@ -119,19 +119,19 @@ def _named(name: str, options: dict[str, Any], norm: str) -> Stage:
         return make_attack(key, norm=norm, eps=eps, **{**options, **overrides})
 
     return Stage(name=key, build=build, options=options, gradient_free=_gradient_free(probe),
-                 steps_option=_takes_steps(probe, build))
+                 steps=_settable_steps(probe, build))
 
 
-def _takes_steps(probe: Attack, build: Callable[..., Attack]) -> bool:
-    """Whether the attack has a number of steps that can be set (FGSM, say, has not)."""
+def _settable_steps(probe: Attack, build: Callable[..., Attack]) -> int | None:
+    """The attack's number of steps if it takes a `steps` option (FGSM, say, does not), else None."""
     steps = getattr(probe, "steps", None)
     if isinstance(steps, bool) or not isinstance(steps, int):
-        return False
+        return None
     try:
         build(float(probe.eps) if isinstance(probe.eps, (int, float)) else 1.0, steps=2 * steps)
     except TypeError:
-        return False
-    return True
+        return None
+    return steps
 
 
 def _gradient_free(attack: Attack) -> bool:
@@ -150,7 +150,7 @@ def _factory(make: Callable[[float], Attack], norm: str, eps: float) -> Stage:
         return attack
 
     probe = build(eps)
-    return Stage(name=probe.name, build=build, options=probe.config(), steps_option=False,
+    return Stage(name=probe.name, build=build, options=probe.config(),
                  gradient_free=_gradient_free(probe))
 
 
@@ -174,7 +174,6 @@ def _object(attack: Attack, norm: str, eps: Sequence[float]) -> Stage:
         name=attack.name,
         build=build,
         options=attack.config(),
-        steps_option=False,
         gradient_free=_gradient_free(attack),
     )
 
