@@ -139,6 +139,18 @@ def test_apgd_t_tries_target_classes_only_on_unbroken_samples(problem):
     assert bool((runs[apgd_t.success] <= targets).all()) and bool((runs[apgd_t.success] < targets).any())
 
 
+def test_apgd_t_on_three_classes_uses_the_margin_loss():
+    torch.manual_seed(0)
+    three = advcat.wrap(nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), mean=[0.0], std=[1.0], input_size=2)
+    x = torch.rand(6, 3, 2, 2)
+    with pytest.raises(ValueError, match="at least 4 classes"):  # targeted DLR itself refuses
+        advcat.attack(three, x, method="apgd", loss="dlr", target=1, eps=0.5, steps=2)
+    res = advcat.attack(three, x, method="apgd_t", eps=0.5, steps=5, n_target_classes=2)
+    with torch.no_grad():
+        assert torch.equal(res.success, three(res.adv).argmax(1) != res.labels)
+    assert res.success_rate > 0
+
+
 def test_targeted_apgd_reaches_the_target_with_both_losses(problem):
     model, x, y = problem
     for loss in ("ce", "dlr"):
