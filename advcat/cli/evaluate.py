@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="budgets, comma-separated; fractions allowed: 1/255,2/255")
     parser.add_argument("--attacks", default="standard",
                         help="standard, fast, or comma-separated attack names (default: %(default)s)")
-    parser.add_argument("--n", type=int, default=None, help="evaluate the first N points (default: all)")
+    # not --n: under `torchrun ... -m advcat evaluate`, torchrun's own parser would claim it
+    parser.add_argument("--points", type=int, default=None, metavar="N",
+                        help="evaluate the first N points (default: all)")
     parser.add_argument("--batch-size", type=int, default=64, help="points per batch (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--out", default=None, metavar="DIR",
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]
     model = advcat.load_model(args.model, device=_device(args.device))
     report = advcat.evaluate(
-        model, args.data, norm=args.norm, eps=eps, attacks=attacks, n=args.n, batch_size=args.batch_size,
+        model, args.data, norm=args.norm, eps=eps, attacks=attacks, n=args.points, batch_size=args.batch_size,
         seed=args.seed, out=args.out, resume=not args.no_resume, progress=not args.no_progress,
         sanity=not args.no_sanity, sanity_points=args.sanity_points,
     )
