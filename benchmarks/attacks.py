@@ -35,10 +35,9 @@ from advcat.data.classes import class_index
 from advcat.models import borrowed
 
 sys.path.insert(0, str(Path(__file__).parent))
-from foundation import cpu_name  # noqa: E402
+from results import cpu_name, write_section  # noqa: E402
 
 TITLE = "## Attacks: PGD speed against torchattacks and foolbox, early stopping, transfer (issue 3)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 DOGS = range(151, 269)
 
 
@@ -290,17 +289,6 @@ def section(args: argparse.Namespace) -> str:
     ])
 
 
-def write(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (append it if absent)."""
-    current = RESULTS.read_text() if RESULTS.exists() else ""
-    if TITLE in current:
-        head, _, rest = current.partition(TITLE)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head + text + ("\n" + tail.lstrip("\n") if tail else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(current)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -318,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(args)
     print(text)
     if args.write:
-        write(text)
+        write_section(TITLE, text)
     return 0
 
 

@@ -24,16 +24,12 @@ import advcat
 from advcat.attribution import Attribution, compare_maps, method_names
 from advcat.data import imagenet_samples
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results import cpu_name, write_section  # noqa: E402
+
 TITLE = "## Attribution: method times and how far PGD moves the IG map (issue 5)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 EPS = 2 / 255
 
-
-def cpu_name() -> str:
-    """The CPU model name (the foundation benchmark's helper; this folder is on sys.path)."""
-    from foundation import cpu_name as name
-
-    return str(name())
 
 
 def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 10) -> torch.Tensor:
@@ -138,17 +134,6 @@ def section(photos: int, times: dict[str, dict[str, float]], moved: dict[str, An
     return "\n".join(lines)
 
 
-def write(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (append it if absent)."""
-    current = RESULTS.read_text() if RESULTS.exists() else ""
-    if TITLE in current:
-        head, _, rest = current.partition(TITLE)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head + text + ("\n" + tail.lstrip("\n") if tail else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(current)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -168,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"times": times, "movement": moved}, indent=2))
     if args.write:
-        write(text)
+        write_section(TITLE, text)
     return 0
 
 

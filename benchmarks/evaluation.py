@@ -25,7 +25,7 @@ from advcat.attacks import PGD
 from advcat.data import fashion_mnist
 
 sys.path.insert(0, str(Path(__file__).parent))
-from foundation import RESULTS, cpu_name  # noqa: E402 - shared with the foundation benchmark
+from results import cpu_name, write_section  # noqa: E402
 
 TITLE = "## Evaluation: advcat vs AutoAttack on Fashion-MNIST (issue 6)"
 EPS = 0.1
@@ -171,8 +171,9 @@ def section(rows: list[dict[str, object]], photo: advcat.Report | None, trained:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        clean, ours, theirs = (float(r[key]) for key in ("clean", "ours", "theirs"))  # type: ignore[arg-type]
         lines.append(
-            f"| {r['model']} | {100 * r['clean']:.1f} | {100 * r['ours']:.1f} | {100 * r['theirs']:.1f} | "
+            f"| {r['model']} | {100 * clean:.1f} | {100 * ours:.1f} | {100 * theirs:.1f} | "
             f"{r['only_theirs_broke']} | {r['only_ours_broke']} | {r['ours_seconds']:.0f} "
             f"({r['attack_seconds']:.0f}) | {r['theirs_seconds']:.0f} | "
             f"{r['ours_seconds'] / r['theirs_seconds']:.2f} |"  # type: ignore[operator]
@@ -215,19 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     text = section(rows, photo, trained, args, load)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(TITLE, text)
     return 0
 
-
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (append it if absent), leaving the others."""
-    current = RESULTS.read_text() if RESULTS.exists() else ""
-    head, found, rest = current.partition(TITLE)
-    if not found:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    tail = rest[rest.find("\n## ") + 1:] if "\n## " in rest else ""
-    RESULTS.write_text(head + text + ("\n" + tail if tail else ""))
 
 
 if __name__ == "__main__":

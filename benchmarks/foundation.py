@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,20 +21,11 @@ import advcat
 from advcat.data import imagenet_samples
 from advcat.models import borrowed
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results import cpu_name, write_section  # noqa: E402
+
 TITLE = "## Foundation: default model accuracy and CPU speed"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
-
-def cpu_name() -> str:
-    """The CPU's model name as `lscpu` reports it."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def accuracy(model: torch.nn.Module) -> tuple[float, float]:
@@ -95,17 +84,6 @@ def section(batch: int, repeats: int) -> str:
     ])
 
 
-def write(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (append it if absent)."""
-    current = RESULTS.read_text() if RESULTS.exists() else ""
-    if TITLE in current:
-        head, _, rest = current.partition(TITLE)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head + text + ("\n" + tail.lstrip("\n") if tail else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(current)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(args.batch, args.repeats)
     print(text)
     if args.write:
-        write(text)
+        write_section(TITLE, text)
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,10 @@ from advcat.models import borrowed
 from advcat.synthesis import RECIPES, SynthesisResult, synthesize
 from advcat.viz.synthesis import recipe_figure
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results import cpu_name, write_section  # noqa: E402
+
 TITLE = "## Synthesis: ideal-class images, judged by a second model (issue 4)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 FIGURE = Path(__file__).with_name("figures") / "synthesis_recipes.png"
 TARGETS = [281, 340, 207]
 
@@ -43,15 +44,6 @@ def judge(model: advcat.PixelModel, result: SynthesisResult) -> torch.Tensor:
     assert result.targets is not None
     return probs[torch.arange(len(TARGETS)), result.targets]
 
-
-def cpu_name() -> str:
-    """The CPU's model name as `lscpu` reports it."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name:")]
-    return names[0] if names else "unknown CPU"
 
 
 def run(steps: int, size: int) -> str:
@@ -106,17 +98,6 @@ def _recipe_text(result: SynthesisResult) -> str:
             f"tv={config['tv']:g}, {result.objective}")
 
 
-def write(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (append it if absent)."""
-    current = RESULTS.read_text() if RESULTS.exists() else ""
-    if TITLE in current:
-        head, _, rest = current.partition(TITLE)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head + text + ("\n" + tail.lstrip("\n") if tail else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(current)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -127,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     text = run(args.steps, args.size)
     print(text)
     if args.write:
-        write(text)
+        write_section(TITLE, text)
     return 0
 
 
