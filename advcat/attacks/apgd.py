@@ -11,11 +11,10 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal, _batched_forward
-from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.options import count, fraction
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
 from advcat.engine.criteria import Misclassified
-from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.engine.rng import derive_seed
 from advcat.objectives import DLR, Margin, Objective
@@ -57,20 +56,8 @@ class APGD(Attack):
         return APGDStep(self.norm, steps=self.steps, rho=self.rho)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
-        return optimize(
-            model,
-            x,
-            attack_objective(self.loss, goal),
-            step=self.step_rule(),
-            steps=self.steps,
-            threat=goal.threat,
-            success=attack_criterion(goal),
-            restarts=self.restarts,
-            early_stop=goal.early_stop,
-            batch_size=goal.batch_size,
-            seed=goal.seed,
-            progress=goal.progress,
-        )
+        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
+                      restarts=self.restarts)
 
 
 class APGDCE(APGD):
@@ -142,20 +129,10 @@ class APGDT(APGD):
             objective: Objective = (
                 DLR(part.labels, target=target) if num_classes >= 4 else -Margin(target)
             )
-            found = optimize(
-                model,
-                x[rows],
-                objective,
-                step=self.step_rule(),
-                steps=self.steps,
-                threat=part.threat,
-                success=Misclassified(part.labels),
-                restarts=self.restarts,
-                early_stop=goal.early_stop,
-                batch_size=goal.batch_size,
-                seed=derive_seed(goal.seed, _TARGET_STREAM, k),
-                index=run_ids(rows, x.shape[0]),
-                progress=goal.progress,
+            found = pursue(
+                model, x[rows], part, objective, self.step_rule(), self.steps,
+                success=Misclassified(part.labels), restarts=self.restarts,
+                seed=derive_seed(goal.seed, _TARGET_STREAM, k), index=run_ids(rows, x.shape[0]),
             )
             assert found.success is not None
             runs.add(found, rows, found.success | (k == 0))

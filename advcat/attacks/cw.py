@@ -14,11 +14,10 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
-from advcat.attacks.goals import attack_criterion
+from advcat.attacks.goals import pursue
 from advcat.attacks.options import count, positive
 from advcat.attacks.runs import BestOfRuns, margins
 from advcat.engine.context import Context
-from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.objectives import Margin, Objective
 from advcat.params import Tanh
@@ -92,20 +91,9 @@ class CW(Attack):
         sizes = torch.full((n,), math.inf, device=x.device)
         every = torch.arange(n, device=x.device)
         for _ in range(self.search_steps):
-            found = optimize(
-                model,
-                x,
-                CWLoss(goal.labels, goal.target, c.float(), self.kappa),
-                step=Adam(self.lr),
-                steps=self.steps,
-                param=Tanh(),
-                threat=Unbounded(),
-                success=attack_criterion(goal),
-                keep="min_norm",
-                batch_size=goal.batch_size,
-                seed=goal.seed,
-                progress=goal.progress,
-            )
+            loss = CWLoss(goal.labels, goal.target, c.float(), self.kappa)
+            found = pursue(model, x, goal, loss, Adam(self.lr), self.steps, param=Tanh(), threat=Unbounded(),
+                           keep="min_norm", early_stop=False)
             assert found.success is not None
             size = (found.x - x).flatten(1).norm(dim=1).float()
             closer = margins(found.logits, goal.labels, goal.target) > margins(

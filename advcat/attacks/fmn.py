@@ -10,9 +10,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
-from advcat.attacks.goals import attack_criterion, attack_objective
+from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.options import count
-from advcat.engine.loop import optimize
 from advcat.engine.result import Result
 from advcat.steps.fmn import FMN as FMNStep
 
@@ -49,17 +48,5 @@ class FMN(Attack):
         return FMNStep(self.norm, steps=self.steps, alpha_init=self.alpha_init, gamma_init=self.gamma_init)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
-        return optimize(
-            model,
-            x,
-            attack_objective("margin", goal),
-            step=self.step_rule(),
-            steps=self.steps,
-            threat=goal.threat,
-            success=attack_criterion(goal),
-            keep="min_norm",
-            random_start=False,
-            batch_size=goal.batch_size,
-            seed=goal.seed,
-            progress=goal.progress,
-        )
+        return pursue(model, x, goal, attack_objective("margin", goal), self.step_rule(), self.steps,
+                      keep="min_norm", random_start=False, early_stop=False)

@@ -1,10 +1,18 @@
-"""The objective and the success criterion an attack pursues, from its loss name and goal."""
+"""The objective and the success criterion an attack pursues, from its loss name and goal, and the
+engine call that pursues them with the goal's threat, stopping, batching, seed and progress."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from torch import Tensor, nn
+
 from advcat.attacks.base import Goal
 from advcat.engine.criteria import Criterion, Hits, Misclassified
+from advcat.engine.loop import optimize
+from advcat.engine.result import Result
 from advcat.objectives import DLR, CrossEntropy, Margin, Objective
+from advcat.steps.base import Step
 
 LOSSES = ("ce", "margin", "dlr")
 
@@ -26,3 +34,19 @@ def attack_objective(loss: str, goal: Goal) -> Objective:
 
 def attack_criterion(goal: Goal) -> Criterion:
     return Misclassified(goal.labels) if goal.target is None else Hits(goal.target)
+
+
+def pursue(model: nn.Module, x: Tensor, goal: Goal, objective: Objective, step: Step, steps: int,
+           **engine: Any) -> Result:
+    """One `optimize` run for `goal`: its threat, success test, early stopping, batch size, seed and
+    progress, with `engine` keywords (restarts, keep, param, transforms, ...) added or overriding."""
+    options: dict[str, Any] = {
+        "threat": goal.threat,
+        "success": attack_criterion(goal),
+        "early_stop": goal.early_stop,
+        "batch_size": goal.batch_size,
+        "seed": goal.seed,
+        "progress": goal.progress,
+    }
+    options.update(engine)
+    return optimize(model, x, objective, step=step, steps=steps, **options)

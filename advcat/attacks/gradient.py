@@ -5,8 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
-from advcat.attacks.goals import attack_criterion, attack_objective, check_loss
-from advcat.engine.loop import optimize
+from advcat.attacks.goals import attack_objective, check_loss, pursue
 from advcat.engine.result import Result
 from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step
@@ -55,21 +54,8 @@ class PGD(Attack):
         return Normalized(self.step_size, p=2 if self.norm == "l2" else 1)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
-        return optimize(
-            model,
-            x,
-            attack_objective(self.loss, goal),
-            step=self.step_rule(),
-            steps=self.steps,
-            threat=goal.threat,
-            success=attack_criterion(goal),
-            restarts=self.restarts,
-            random_start=self.random_start,
-            early_stop=goal.early_stop,
-            batch_size=goal.batch_size,
-            seed=goal.seed,
-            progress=goal.progress,
-        )
+        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
+                      restarts=self.restarts, random_start=self.random_start)
 
 
 class FGSM(PGD):
@@ -115,21 +101,8 @@ class MIFGSM(PGD):
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         transforms = InputDiversity(self.diversity) if self.diversity > 0 else None
-        return optimize(
-            model,
-            x,
-            attack_objective(self.loss, goal),
-            step=self.step_rule(),
-            steps=self.steps,
-            threat=goal.threat,
-            success=attack_criterion(goal),
-            random_start=False,
-            early_stop=goal.early_stop,
-            transforms=transforms,
-            batch_size=goal.batch_size,
-            seed=goal.seed,
-            progress=goal.progress,
-        )
+        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
+                      random_start=False, transforms=transforms)
 
     def _transforms(self) -> bool:
         return self.diversity > 0
