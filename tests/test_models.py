@@ -204,6 +204,27 @@ def test_pretrained_download_failure_says_how_to_pass_a_file(monkeypatch):
         advcat.load_model("torchvision:mobilenet_v3_small", weights="DEFAULT")
 
 
+@pytest.mark.parametrize("name", ["IMAGENET1K_V1", "MobileNet_V3_Small_Weights.IMAGENET1K_V1"])
+def test_torchvision_weights_by_name_ask_torchvision_for_that_set(monkeypatch, name):
+    import torchvision
+
+    asked = []
+
+    def record(arch, weights=None):
+        asked.append(weights)
+        raise OSError("offline")
+
+    monkeypatch.setattr(torchvision.models, "get_model", record)
+    with pytest.raises(ConnectionError):
+        advcat.load_model("torchvision:mobilenet_v3_small", weights=name)
+    assert asked == [torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1]
+
+
+def test_unknown_torchvision_weights_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"no weights named 'IMAGENET1K_V9'.*'IMAGENET1K_V1'"):
+        advcat.load_model("torchvision:mobilenet_v3_small", weights="IMAGENET1K_V9")
+
+
 def test_checkpoint_round_trip_gives_identical_logits(tmp_path):
     base = advcat.load_model("timm:resnet10t", weights=None)
     replace_head(base.net, 3)

@@ -7,6 +7,7 @@ unless the user asks for a library's pretrained weights on a machine with intern
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,7 +34,8 @@ def load_model(
 
     `name`: "efficientnet_lite0" (embedded, offline), "efficientnet_lite2", "torchvision:<arch>",
     "timm:<arch>", or the path of an advcat checkpoint. `weights`: "DEFAULT" (pretrained), a local
-    file, or None (random weights, stated in `.info.weights`). Pretrained weights that cannot be
+    file, None (random weights, stated in `.info.weights`), or for torchvision a named set such
+    as "IMAGENET1K_V2". Pretrained weights that cannot be
     downloaded raise ConnectionError, with how to pass a local file instead.
     """
     model = _load(name, weights)
@@ -106,8 +108,8 @@ def _torchvision(arch: str, weights: str | Path | None) -> PixelModel:
         raise ValueError(f"torchvision has no model {arch!r}; close matches: {close}")
     size, resize, interpolation = 224, 256, "bilinear"
     classes: tuple[str, ...] | None = _imagenet()
-    if weights == "DEFAULT":
-        enum = torchvision.models.get_model_weights(arch).DEFAULT
+    enum = _torchvision_weights(arch, weights)
+    if enum is not None:
         try:
             net = torchvision.models.get_model(arch, weights=enum)
         except Exception as error:  # noqa: BLE001 - any download failure gets the same advice
@@ -128,6 +130,25 @@ def _torchvision(arch: str, weights: str | Path | None) -> PixelModel:
                      resize=resize, interpolation=interpolation, mean=IMAGENET_MEAN,
                      std=IMAGENET_STD, classes=classes, weights=label)
     return PixelModel(net, info)
+
+
+def _torchvision_weights(arch: str, weights: str | Path | None) -> Any:
+    """The torchvision weights `weights` names ("DEFAULT", "IMAGENET1K_V2" or
+    "ResNet50_Weights.IMAGENET1K_V2"), or None for random weights or a file's path."""
+    import torchvision
+
+    if weights is None or isinstance(weights, Path) or Path(weights).exists():
+        return None
+    table = torchvision.models.get_model_weights(arch)
+    owner, _, member = str(weights).rpartition(".")
+    if member in table.__members__ and owner in ("", table.__name__):
+        return table[member]
+    if any(separator in str(weights) for separator in "/\\") or _looks_like_path(str(weights)):
+        return None
+    raise ValueError(
+        f"torchvision's {arch!r} has no weights named {weights!r}; expected a file's path or one of "
+        f"{sorted(table.__members__)}"
+    )
 
 
 def _timm(arch: str, weights: str | Path | None) -> PixelModel:
