@@ -287,6 +287,20 @@ def test_unknown_class_name_lists_close_matches():
         class_index("zebar")
 
 
+def test_synonyms_work_with_torchvisions_imagenet_names():
+    import torchvision
+
+    names = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
+    assert class_index("tabby cat", names) == 281
+    assert class_index("Carassius auratus", names) == 1
+    assert class_index("tabby", names) == 281
+
+
+def test_a_small_class_list_gets_no_imagenet_synonyms():
+    with pytest.raises(ValueError, match="unknown class name 'tabby cat'"):
+        class_index("tabby cat", ["cat", "dog"])
+
+
 @pytest.mark.parametrize("value, error", [(1000, ValueError), (-1, ValueError),
                                           (True, TypeError), (2.0, TypeError)])
 def test_bad_class_values(value, error):

@@ -40,6 +40,9 @@ def _normal(name: str) -> str:
 def class_index(value: int | str, classes: Sequence[str] | None = None) -> int:
     """The index of a class given as an index or a name; `classes=None` means ImageNet-1k.
 
+    A list of 1000 names is taken for ImageNet-1k in its usual order when a name is not in it,
+    so WordNet synonyms ("tabby cat") work for torchvision's and timm's class lists too.
+
     Unknown names get a ValueError listing close matches; ambiguous ones list every candidate.
     """
     names = tuple(classes) if classes is not None else imagenet_classes()
@@ -61,6 +64,8 @@ def class_index(value: int | str, classes: Sequence[str] | None = None) -> int:
         for index, name in enumerate(names):
             table.setdefault(_normal(name), set()).add(index)
     hits = table.get(key, set())
+    if not hits and len(names) == len(imagenet_classes()):
+        hits = _imagenet_synonyms().get(key, set())  # ImageNet-1k under another naming (torchvision's)
     if len(hits) == 1:
         return next(iter(hits))
     if len(hits) > 1:
