@@ -14,7 +14,6 @@ from advcat.attacks.base import Attack, Goal, _batched_forward
 from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.options import count, fraction
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
-from advcat.engine.criteria import Misclassified
 from advcat.engine.result import Result
 from advcat.engine.rng import derive_seed
 from advcat.objectives import DLR, Margin, Objective
@@ -131,7 +130,7 @@ class APGDT(APGD):
             )
             found = pursue(
                 model, x[rows], part, objective, self.step_rule(), self.steps,
-                success=Misclassified(part.labels), restarts=self.restarts,
+                restarts=self.restarts,
                 seed=derive_seed(goal.seed, _TARGET_STREAM, k), index=run_ids(rows, x.shape[0]),
             )
             assert found.success is not None
