@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 # torch and torchvision are pinned here (not in pyproject) to the pair whose wheels import together
 # on the project's machines; users elsewhere get torch from PyPI through pyproject's ranges.
 TORCH := torch==2.14.1 torchvision==0.29.1
+# The lock: both targets install from it, so a fresh machine gets the versions CI was green with.
+LOCK := constraints.txt
 
-.PHONY: demo test clean
+.PHONY: demo test lock clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/advcat demo
@@ -29,15 +31,24 @@ $(VENV)/.installed-torch: | $(BIN)/python
 	$(BIN)/pip install $(TORCH)
 	touch $@
 
-$(VENV)/.installed-base: pyproject.toml $(VENV)/.installed-torch
-	$(BIN)/pip install -e '.[demo]'
+$(VENV)/.installed-base: pyproject.toml $(LOCK) $(VENV)/.installed-torch
+	$(BIN)/pip install -c $(LOCK) -e '.[demo]'
 	touch $@
 
 # torchattacks pins requests~=2.25.1 (and with it old idna/urllib3); --no-deps keeps modern ones.
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-torch
-	$(BIN)/pip install -e '.[demo,dev,bench]'
-	$(BIN)/pip install --no-deps 'torchattacks>=3.5'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) $(VENV)/.installed-torch
+	$(BIN)/pip install -c $(LOCK) -e '.[demo,dev,bench]'
+	$(BIN)/pip install -c $(LOCK) --no-deps 'torchattacks>=3.5'
 	touch $@ $(VENV)/.installed-base
+
+# Rewrite the lock from a fresh resolution of pyproject's ranges (then run make test before committing it).
+lock:
+	rm -rf /tmp/advcat-lock && $(PYTHON) -m venv /tmp/advcat-lock
+	/tmp/advcat-lock/bin/pip install $(TORCH)
+	/tmp/advcat-lock/bin/pip install -e '.[demo,dev,bench]'
+	/tmp/advcat-lock/bin/pip install --no-deps 'torchattacks>=3.5'
+	{ sed -n '1,3p' $(LOCK); /tmp/advcat-lock/bin/pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
