@@ -3,6 +3,9 @@ by side on one colour scale. Returns matplotlib Figures (no pyplot state, no win
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Sequence
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -38,6 +41,15 @@ def color_limits(heats: list[np.ndarray], absolute: bool, percentile: float) -> 
     return (0.0, top) if absolute else (-top, top)
 
 
+def attributed_to(attribution: Attribution | Tensor, index: int, classes: Sequence[str] | None) -> str:
+    """"method for NAME (k)": what a map shows, readable without the code that made it."""
+    if not isinstance(attribution, Attribution):
+        return ""
+    label = int(attribution.target[index])
+    name = classes[label] if classes is not None and 0 <= label < len(classes) else f"class {label}"
+    return f"{attribution.method.replace('_', ' ')} for {name} ({label})"
+
+
 def _draw(ax: Axes, image: np.ndarray, heat: np.ndarray, limits: tuple[float, float],
           absolute: bool, alpha: float, title: str | None) -> AxesImage:
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
@@ -45,7 +57,7 @@ def _draw(ax: Axes, image: np.ndarray, heat: np.ndarray, limits: tuple[float, fl
                       vmax=limits[1], alpha=alpha)
     ax.set_axis_off()
     if title:
-        ax.set_title(title)
+        ax.set_title(textwrap.fill(title, 42))
     return shown
 
 
@@ -58,18 +70,20 @@ def overlay(
     alpha: float = 0.6,
     percentile: float = 99.0,
     title: str | None = None,
+    classes: Sequence[str] | None = None,
 ) -> Figure:
     """One image with its attribution heatmap on top and a colour bar.
 
     `absolute`: magnitudes (sum of |attribution| over channels) or signed values (diverging map);
     colours saturate at the `percentile` of the magnitudes so a few extreme pixels do not wash
-    out the rest.
+    out the rest. The default title names the method and the class attributed (by name when
+    `classes` are given).
     """
     picture, heat = _image(image, index), _heat(attribution, index, absolute)
     if picture.shape[:2] != heat.shape:
         raise ValueError(f"image {picture.shape[:2]} and map {heat.shape} differ in size")
-    if title is None and isinstance(attribution, Attribution):
-        title = f"{attribution.method} (target {int(attribution.target[index])})"
+    if title is None:
+        title = attributed_to(attribution, index, classes) or None
     figure = Figure(figsize=(5.0, 4.2), layout="constrained")
     ax = figure.add_subplot()
     shown = _draw(ax, picture, heat, color_limits([heat], absolute, percentile), absolute, alpha,
@@ -89,8 +103,12 @@ def overlay_pair(
     alpha: float = 0.6,
     percentile: float = 99.0,
     titles: tuple[str, str] = ("clean", "adversarial"),
+    classes: Sequence[str] | None = None,
 ) -> Figure:
-    """Clean and adversarial images side by side, each with its heatmap, on one colour scale."""
+    """Clean and adversarial images side by side, each with its heatmap, on one colour scale.
+
+    The figure's title names the method and the class each map attributes (the clean map's
+    class, by name when `classes` are given)."""
     pictures = [_image(x, index), _image(adv, index)]
     heats = [_heat(clean, index, absolute), _heat(moved, index, absolute)]
     limits = color_limits(heats, absolute, percentile)
@@ -99,6 +117,9 @@ def overlay_pair(
     shown = [_draw(ax, picture, heat, limits, absolute, alpha, title)
              for ax, picture, heat, title in zip(axes, pictures, heats, titles)]
     figure.colorbar(shown[-1], ax=list(axes), shrink=0.85, label="attribution")
+    heading = attributed_to(clean, index, classes)
+    if heading:
+        figure.suptitle(heading)
     return figure
 
 

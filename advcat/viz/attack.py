@@ -28,6 +28,11 @@ def amplify(delta: Tensor) -> Tensor:
     return (0.5 + 0.5 * delta.detach() / scale).clamp(0, 1)
 
 
+def amplification(delta: Tensor) -> Tensor:
+    """(N,) how many times `amplify` magnifies each perturbation for display (0.5 / max |delta|)."""
+    return 0.5 / delta.detach().abs().flatten(1).amax(1).clamp_min(1e-12)
+
+
 def _budget(result: AttackResult, i: int) -> str:
     size = float(result.norms[i])
     return f"{size * 255:.2f}/255" if result.norm == "linf" else f"{size:.3g}"
@@ -35,7 +40,7 @@ def _budget(result: AttackResult, i: int) -> str:
 
 def _label(index: int, classes: Sequence[str] | None) -> str:
     name = classes[index] if classes is not None and index < len(classes) else str(index)
-    return name if len(name) <= 22 else name[:21] + "…"
+    return name if len(name) <= 18 else name[:17] + "…"
 
 
 def _original(before: Tensor | None, i: int, classes: Sequence[str] | None) -> str:
@@ -48,9 +53,11 @@ def _bars(
     top = probabilities.topk(min(5, probabilities.numel()))
     names = [_label(int(i), classes) for i in top.indices]
     colours = ["tab:red" if int(i) in highlight else "tab:blue" for i in top.indices]
-    ax.barh(range(len(names))[::-1], top.values.tolist(), color=colours)
+    bars = ax.barh(range(len(names))[::-1], top.values.tolist(), color=colours)
+    ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=2)
     ax.set_yticks(range(len(names))[::-1], names, fontsize=7)
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.18)
+    ax.set_xticks([0, 0.5, 1])
     ax.set_xlabel("probability", fontsize=7)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_title(title, fontsize=8)
@@ -74,12 +81,12 @@ def attack_panel(
     if not picked:
         raise ValueError("attack_panel needs at least one row")
     columns = 5 if clean_logits is not None else 4
-    height = 1.9 * len(picked) + (0.35 if title else 0.0)
-    figure = Figure(figsize=(PAGE_WIDTH * 1.35 * columns / 5, height), layout="constrained")
-    ratios = [1, 1, 1, 1.25, 1.25][:columns]
+    height = 2.3 * len(picked) + (0.35 if title else 0.0)
+    figure = Figure(figsize=(PAGE_WIDTH * 1.5 * columns / 5, height), layout="constrained")
+    ratios = [1.2, 1.2, 1.2, 1, 1][:columns]
     axes = figure.subplots(len(picked), columns, squeeze=False, gridspec_kw={"width_ratios": ratios})
     clean = (result.adv - result.delta).clamp(0, 1)
-    amplified = amplify(result.delta)
+    amplified, factors = amplify(result.delta), amplification(result.delta)
     before = None if clean_logits is None else torch.softmax(clean_logits.detach().float().cpu(), 1)
     after = torch.softmax(result.logits.detach().float().cpu(), 1)
     for row, i in enumerate(picked):
@@ -90,11 +97,12 @@ def attack_panel(
             [
                 (clean[i], _original(before, i, classes)),
                 (result.adv[i], f"adversarial ({verdict})\n{_label(int(after[i].argmax()), classes)}"),
-                (amplified[i], f"perturbation, amplified\n{result.norm} norm {_budget(result, i)}"),
+                (amplified[i], f"perturbation, amplified ×{float(factors[i]):.0f}\n"
+                               f"{result.norm} norm {_budget(result, i)}"),
             ]
         ):
             ax[col].imshow(_hwc(image), vmin=0, vmax=1, interpolation="nearest")
-            ax[col].set_title(text, fontsize=8)
+            ax[col].set_title(text, fontsize=7.5)
             ax[col].set_axis_off()
         if before is not None:
             _bars(ax[3], before[i], classes, {goal}, "top-5 before")

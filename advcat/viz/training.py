@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 
@@ -29,6 +30,7 @@ def training_curves(history: Sequence[dict[str, Any]]) -> Figure:
                 axes.plot(epochs, [float("nan") if v is None else v for v in values], style,
                           label=label, markersize=3)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title)
         axes.grid(alpha=0.3)
         axes.legend()
@@ -46,7 +48,7 @@ def confusion_figure(matrix: Tensor | Sequence[Sequence[int]],
     if len(names) != k:
         raise ValueError(f"{len(names)} class names for a {k}x{k} matrix")
     shown = counts / counts.sum(1, keepdim=True).clamp_min(1) if normalize else counts
-    size = min(4 + 0.45 * k, 16)
+    size = min(4 + 0.55 * k, 16)
     figure = Figure(figsize=(size, size), layout="constrained")
     axes = figure.subplots()
     image = axes.imshow(shown.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
@@ -60,7 +62,7 @@ def confusion_figure(matrix: Tensor | Sequence[Sequence[int]],
             for j in range(k):
                 value = shown[i, j].item()
                 text = f"{value:.2f}" if normalize else f"{int(value)}"
-                axes.text(j, i, text, ha="center", va="center", fontsize=7,
+                axes.text(j, i, text, ha="center", va="center", fontsize=9 if k <= 8 else 8,
                           color="white" if value > 0.5 * float(shown.max()) else "black")
     axes.set_title("confusion matrix" + (" (row-normalized)" if normalize else ""))
     return figure
