@@ -9,6 +9,10 @@ from typing import Any
 
 from torch import Tensor
 
+from advcat.io_paths import CorruptFileError, read_json_object, read_tensors, saved_pair
+
+_RESAVE = "save the result again, or delete its .json and .safetensors files"
+
 
 @dataclass
 class AttackResult:
@@ -35,6 +39,8 @@ class AttackResult:
     eps: float | list[float] | None
     seed: int
     config: dict[str, Any] = field(default_factory=dict)
+    #: True when Ctrl-C cut the attack short: the best iterates so far, not the attack's answer
+    interrupted: bool = False
 
     @property
     def predictions(self) -> Tensor:
@@ -54,8 +60,9 @@ class AttackResult:
             eps = f"per-sample (max {max(self.eps):.4g})"
         goal = "targeted" if self.target is not None else "untargeted"
         eps_text = f"{eps:.4g}" if isinstance(eps, float) else eps
+        cut = "INTERRUPTED (partial result): " if self.interrupted else ""
         return (
-            f"{self.method} {self.norm} eps={eps_text} ({goal}): success {int(self.success.sum())}"
+            f"{cut}{self.method} {self.norm} eps={eps_text} ({goal}): success {int(self.success.sum())}"
             f"/{self.success.numel()} ({100 * self.success_rate:.1f}%), "
             f"mean {self.norm} norm {float(self.norms.mean()):.4g}, max {float(self.norms.max()):.4g}, "
             f"mean queries {float(self.queries.float().mean()):.1f}"
@@ -68,15 +75,14 @@ class AttackResult:
         """Write PATH.safetensors (tensors) and PATH.json (the rest); returns the JSON path."""
         from safetensors.torch import save_file
 
-        path = Path(path)
-        stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
-        stem.parent.mkdir(parents=True, exist_ok=True)
+        tensors_path, meta_path = saved_pair(path)
+        tensors_path.parent.mkdir(parents=True, exist_ok=True)
         tensors = {
             name: getattr(self, name).detach().cpu().contiguous()
             for name in _TENSORS
             if getattr(self, name) is not None
         }
-        save_file(tensors, str(stem.with_suffix(".safetensors")))
+        save_file(tensors, str(tensors_path))
         meta = {
             "kind": "AttackResult",
             "method": self.method,
@@ -84,21 +90,19 @@ class AttackResult:
             "eps": self.eps,
             "seed": self.seed,
             "config": self.config,
+            "interrupted": self.interrupted,
         }
-        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
-        return stem.with_suffix(".json")
+        meta_path.write_text(json.dumps(meta, indent=2, default=str))
+        return meta_path
 
     @classmethod
     def load(cls, path: str | Path) -> AttackResult:
-        """Read a result written by `save`."""
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
-        meta = json.loads(stem.with_suffix(".json").read_text())
+        """Read a result written by `save` (PATH, PATH.json or PATH.safetensors)."""
+        tensors_path, meta_path = saved_pair(path)
+        meta = read_json_object(meta_path, _RESAVE)
         if meta.get("kind") != "AttackResult":
-            raise ValueError(f"{stem.with_suffix('.json')} is not a saved AttackResult")
-        tensors = load_file(str(stem.with_suffix(".safetensors")))
+            raise CorruptFileError(meta_path, "not a saved AttackResult", _RESAVE)
+        tensors = read_tensors(tensors_path, _RESAVE)
         fields: dict[str, Any] = {name: tensors.get(name) for name in _TENSORS}
         return cls(
             **fields,
@@ -107,6 +111,7 @@ class AttackResult:
             eps=meta["eps"],
             seed=meta["seed"],
             config=meta.get("config", {}),
+            interrupted=bool(meta.get("interrupted", False)),
         )
 
 

@@ -63,7 +63,12 @@ class BestOfRuns:
         self.first: Result | None = None
 
     def add(self, result: Result, rows: Tensor, take: Tensor) -> None:
-        """Count the run on batch rows `rows`; where `take` (one per row) holds, keep its iterate."""
+        """Count the run on batch rows `rows`; where `take` (one per row) holds, keep its iterate.
+
+        An interrupted run stops the attack (KeyboardInterrupt): the later runs it would skip
+        decide which samples are solved, so no partial merge could stand for the attack."""
+        if result.interrupted:
+            raise KeyboardInterrupt
         if self.first is None:
             self.first = result
         self.steps_taken[rows] += result.steps_taken.to(self.steps_taken.device)

@@ -23,6 +23,7 @@ from advcat.attribution.runner import DEFAULT_BATCH_SIZE, fill_auto_options, run
 from advcat.attribution.targets import TargetLike, resolve_target
 from advcat.engine.rng import fresh_seed
 from advcat.models import borrowed, model_info, resolve_layer
+from advcat.models.guard import any_grad_mode, usable
 from advcat.validate import check_images, check_logits, check_same_device
 
 
@@ -116,6 +117,7 @@ def planned(
                    rows, fresh_seed() if seed is None else seed)
 
 
+@any_grad_mode
 def attribute(
     model: nn.Module,
     x: Tensor,
@@ -138,7 +140,7 @@ def attribute(
     `batch_size`: at most this many rows per forward/backward pass (default 64).
     `options`: the method's own settings, e.g. n_steps=32 for integrated gradients.
     """
-    x = x.detach() if isinstance(x, Tensor) else x
+    x = usable(x.detach()) if isinstance(x, Tensor) else x
     with planned(model, x, target, method=method, layer=layer, baseline=baseline,
                  batch_size=batch_size, seed=seed, options=options) as plan:
         raw, delta = plan.run(x, progress=progress)

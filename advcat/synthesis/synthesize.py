@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from advcat.data.classes import class_index, imagenet_classes
 from advcat.engine.loop import optimize
-from advcat.models.guard import borrowed
+from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.models.taps import resolve_layer
 from advcat.objectives import ClassLogit, Objective, TotalVariation
@@ -42,6 +42,7 @@ class _Plan:
     classes: tuple[str, ...] | None
 
 
+@any_grad_mode
 def synthesize(
     model: nn.Module,
     target: TargetSpec | None = None,

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from advcat.data.split import stratified_split
+from advcat.engine.interrupts import counting
+from advcat.models.guard import any_grad_mode
 from advcat.models.pixel import ModelInfo, PixelModel
 from advcat.transfer import adversarial as adv
 from advcat.transfer import augment as aug
@@ -31,6 +33,7 @@ from advcat.transfer.source import Source, as_dataset
 from advcat.transfer.state import load_last, save_best, save_last
 
 
+@any_grad_mode
 def finetune(
     backbone: str | Path | nn.Module,
     train: Any,
@@ -93,7 +96,8 @@ def finetune(
     if not isinstance(workers, int) or workers < 0:
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     run = _Run(config, backbone, train, val, classes, device, amp, workers, out, resume, progress)
-    return run.fit(augment, attack, on_epoch)
+    with counting():
+        return run.fit(augment, attack, on_epoch)
 
 
 class _Run:
@@ -105,7 +109,7 @@ class _Run:
         self.config, self.progress, self.resume = config, progress, resume
         self.out = Path(out) if out is not None else None
         train_set = as_dataset(train, classes)
-        val_set = as_dataset(val, classes) if val is not None else None
+        val_set = as_dataset(val, classes, name="val") if val is not None else None
         if val_set is None and config.val_fraction > 0:
             train_set, val_set = stratified_split(train_set, config.val_fraction, seed=config.seed)
         self.train = Source(train_set, workers=workers)

@@ -7,6 +7,7 @@ what the two are compared by.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,8 @@ class TrainConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
+        for name in _REAL_FIELDS:
+            _finite(name, getattr(self, name))
         for name in ("lr", "backbone_lr"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and value > 0):
@@ -91,6 +94,19 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_REAL_FIELDS = ("lr", "backbone_lr", "weight_decay", "warmup", "label_smoothing", "clip_grad",
+                "val_fraction")
+
+
+def _finite(name: str, value: object) -> None:
+    """A real-valued setting must be a finite number (None where the field allows it): an inf or
+    NaN learning rate or decay would train a model of NaNs without an error."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
 
 
 def _positive_int(name: str, value: object) -> None:

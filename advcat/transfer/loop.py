@@ -23,6 +23,10 @@ from advcat.transfer.schedule import lr_scale
 SHUFFLE_STREAM, EPOCH_STREAM = 3, 5
 
 
+class NonFiniteLoss(ValueError):
+    """The training loss became NaN or infinite: the run stops rather than learn NaNs."""
+
+
 class Batches(Protocol):
     labels: Tensor
 
@@ -97,6 +101,12 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
             logits = self.module(inputs)
         loss = F.cross_entropy(logits.float(), labels, label_smoothing=cfg.label_smoothing)
+        if not bool(torch.isfinite(loss)):
+            raise NonFiniteLoss(
+                f"the training loss turned non-finite ({float(loss)}) at epoch {epoch}, batch {index}; "
+                "the run stopped before that step (the last finished epoch's checkpoint, if out= was "
+                "given, is kept): check the data for NaN/inf and lower lr"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()

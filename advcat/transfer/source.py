@@ -57,9 +57,14 @@ def _gathers(data: object) -> bool:
     return isinstance(data, Subset) and _gathers(data.dataset)
 
 
-def as_dataset(data: object, classes: Sequence[str] | None = None) -> Dataset:
-    """A Dataset from a Dataset (as is) or an (images, labels) pair of tensors."""
+def as_dataset(data: object, classes: Sequence[str] | None = None, name: str = "train") -> Dataset:
+    """A Dataset from a Dataset (as is) or an (images, labels) pair of tensors (all finite: a NaN
+    pixel would turn the model into NaNs; other sets are guarded by the loss check per batch)."""
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], Tensor):
+        bad = int((~torch.isfinite(data[0])).flatten(1).any(1).sum()) if data[0].dim() > 1 else 0
+        if bad:
+            raise ValueError(f"{name} holds {bad} image(s) with NaN or infinite pixels; images must be "
+                             "finite, in [0, 1]")
         return TensorImages(data[0], data[1], classes)
     if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
         return data  # type: ignore[return-value]
