@@ -15,7 +15,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from advcat.io_paths import CorruptFileError, read_json_object, read_tensors, saved_pair, temporary
+
 FORMAT = "advcat-attribution/1"
+_RESAVE = "save the attribution again, or delete its .json and .safetensors files"
 
 
 @dataclass
@@ -51,18 +54,18 @@ class Attribution:
         """Write PATH.safetensors and PATH.json; returns the tensors' path."""
         from safetensors.torch import save_file
 
-        tensors_path, meta_path = _paths(path)
+        tensors_path, meta_path = saved_pair(path)
         tensors_path.parent.mkdir(parents=True, exist_ok=True)
         tensors = {"raw": self.raw, "map": self.map, "target": self.target}
         if self.delta is not None:
             tensors["delta"] = self.delta
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        tmp = tensors_path.with_suffix(".safetensors.tmp")
+        tmp = temporary(tensors_path)
         save_file(tensors, str(tmp))
         os.replace(tmp, tensors_path)
         record = {"format": FORMAT, "method": self.method, "baseline": self.baseline,
                   "layer": self.layer, "options": self.options, "seed": self.seed}
-        tmp_meta = meta_path.with_suffix(".json.tmp")
+        tmp_meta = temporary(meta_path)
         tmp_meta.write_text(json.dumps(record, indent=2, default=str))
         os.replace(tmp_meta, meta_path)
         return tensors_path
@@ -70,24 +73,18 @@ class Attribution:
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> Attribution:
         """Read an attribution written by `save` (either file name or their common stem)."""
-        from safetensors.torch import load_file
-
-        tensors_path, meta_path = _paths(path)
+        tensors_path, meta_path = saved_pair(path)
         for file in (tensors_path, meta_path):
             if not file.is_file():
                 raise FileNotFoundError(f"attribution file not found: {file}")
-        record = json.loads(meta_path.read_text())
+        record = read_json_object(meta_path, _RESAVE)
         if record.get("format") != FORMAT:
-            raise ValueError(f"{meta_path} is not an advcat attribution "
-                             f"(format {record.get('format')!r})")
-        tensors = load_file(str(tensors_path), device=str(device))
+            raise CorruptFileError(meta_path, f"not an advcat attribution (format "
+                                   f"{record.get('format')!r})", _RESAVE)
+        tensors = read_tensors(tensors_path, _RESAVE, device=str(device))
+        if not {"raw", "map", "target"} <= set(tensors):
+            raise CorruptFileError(tensors_path, "it lacks the raw, map or target tensor", _RESAVE)
         return cls(raw=tensors["raw"], map=tensors["map"], method=record["method"],
                    target=tensors["target"], baseline=record["baseline"],
                    delta=tensors.get("delta"), layer=record.get("layer"),
                    options=record.get("options", {}), seed=record.get("seed"))
-
-
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    path = Path(path)
-    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")

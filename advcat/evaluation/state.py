@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from advcat.io_paths import CorruptFileError, read_json_object
+
 CONFIG = "config.json"
 BATCHES = "batches"
+RESTART = "pass a new out= folder, or resume=False to start this folder afresh (it deletes the batches)"
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -35,14 +39,10 @@ class RunDir:
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"out={self.root} is a file; expected a folder for the run's results")
         canonical = json.loads(json.dumps(config, sort_keys=True))
+        self.config = canonical
         path = self.root / CONFIG
-        if path.is_file() and resume:
-            saved = json.loads(path.read_text())
-            if saved != canonical:
-                raise ValueError(
-                    f"{self.root} holds a run with a different config ({_differences(saved, canonical)}); "
-                    "results would mix: pass another out=, or resume=False to start this folder afresh"
-                )
+        if resume:
+            self._check_config(path, canonical)
         if writer:
             self.batches.mkdir(parents=True, exist_ok=True)
             for stale in self.batches.glob(".*.tmp"):
@@ -53,17 +53,90 @@ class RunDir:
             if not path.is_file() or not resume:
                 atomic_write(path, json.dumps(canonical, indent=2, sort_keys=True))
 
+    def _check_config(self, path: Path, canonical: dict[str, Any]) -> None:
+        """Refuse to resume from a folder whose config.json is damaged, differs, or is missing
+        while batch files of some unknown run are there."""
+        if path.is_file():
+            saved = read_json_object(path, RESTART)
+            if saved != canonical:
+                raise ValueError(
+                    f"{path} records a run with a different config ({_differences(saved, canonical)}); "
+                    f"results would mix: {RESTART}"
+                )
+        elif any(self.batches.glob("*.json")):
+            raise CorruptFileError(
+                path, f"missing, but {self.batches} holds batch files: nothing says which run they "
+                "belong to, so they cannot be reused", RESTART)
+
     def done(self) -> dict[int, dict[str, Any]]:
-        """The committed batches, by batch number."""
+        """The committed batches, by batch number, each checked against this run's config."""
         found = {}
-        for path in sorted(self.batches.glob("[0-9]*.json")):
-            found[int(path.stem)] = json.loads(path.read_text())
+        for path in sorted(self.batches.glob("*.json")):
+            number = self._number(path)
+            found[number] = self._record(path, number)
         return found
+
+    def _number(self, path: Path) -> int:
+        """The batch number a file's name gives, refused unless advcat could have written it."""
+        advice = f"remove it from {self.batches}, or pass a new out= folder"
+        if not re.fullmatch(r"\d{6}", path.stem):
+            raise CorruptFileError(path, "not a batch file name advcat writes (NNNNNN.json)", advice)
+        number = int(path.stem)
+        if self._indices(number) == []:
+            raise CorruptFileError(path, f"batch {number} is beyond this run's "
+                                   f"{self.config['n']} points", advice)
+        return number
+
+    def _record(self, path: Path, number: int) -> dict[str, Any]:
+        """One batch file's record; a damaged one, or one of another batch or run, is refused."""
+        advice = f"delete {path.name} to compute that batch again, or pass a new out= folder"
+        record = read_json_object(path, advice)
+        expected = self._indices(number)
+        index = record.get("index")
+        if expected is not None and index != expected:
+            raise CorruptFileError(
+                path, f"it holds the record of points {_span(index)}, but batch {number} is points "
+                f"{_span(expected)}: a file of another batch, copied or renamed", advice)
+        problem = _malformed(record, len(self.config.get("eps", [])))
+        if problem:
+            raise CorruptFileError(path, f"not a whole batch record of this run ({problem})", advice)
+        return record
+
+    def _indices(self, number: int) -> list[int] | None:
+        """The data-set indices batch `number` of this run covers (None if the config lacks them)."""
+        n, size = self.config.get("n"), self.config.get("batch_size")
+        if not (isinstance(n, int) and isinstance(size, int)):
+            return None
+        return list(range(number * size, min((number + 1) * size, n)))
 
     def commit(self, number: int, record: dict[str, Any]) -> None:
         """Write one finished batch atomically."""
         self.batches.mkdir(parents=True, exist_ok=True)
         atomic_write(self.batches / f"{number:06d}.json", json.dumps(record))
+
+
+def _malformed(record: dict[str, Any], budgets: int) -> str | None:
+    """What is missing from a batch record for its points and budgets, or None if nothing."""
+    points = record.get("index")
+    if not isinstance(points, list):
+        return "no list of point indices"
+    for key in ("label", "clean"):
+        if not isinstance(record.get(key), list) or len(record[key]) != len(points):
+            return f"{key!r} is not one value per point"
+    rows = record.get("eps")
+    if not isinstance(rows, list) or len(rows) != budgets:
+        return f"'eps' does not hold one entry for each of the run's {budgets} budgets"
+    for row in rows:
+        broken = row.get("broken_by") if isinstance(row, dict) else None
+        if not isinstance(broken, list) or len(broken) != len(points):
+            return "an 'eps' entry lacks one 'broken_by' value per point"
+    return None
+
+
+def _span(index: Any) -> str:
+    if isinstance(index, list) and index and all(isinstance(i, int) for i in index):
+        return f"{index[0]}..{index[-1]}"
+    return repr(index) if len(repr(index)) <= 40 else repr(index)[:37] + "..."
 
 
 def _differences(saved: dict[str, Any], new: dict[str, Any]) -> str:

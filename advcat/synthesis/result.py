@@ -9,7 +9,10 @@ from typing import Any
 
 from torch import Tensor
 
+from advcat.io_paths import CorruptFileError, read_json_object, read_tensors, saved_pair
+
 _TENSORS = ("images", "probs", "targets", "history")
+_RESAVE = "save the result again, or delete its .json and .safetensors files"
 
 
 @dataclass
@@ -69,34 +72,28 @@ class SynthesisResult:
         """Write PATH.safetensors (tensors) and PATH.json (the rest); returns the JSON path."""
         from safetensors.torch import save_file
 
-        stem = _stem(path)
-        stem.parent.mkdir(parents=True, exist_ok=True)
+        tensors_path, meta_path = saved_pair(path)
+        tensors_path.parent.mkdir(parents=True, exist_ok=True)
         tensors = {name: getattr(self, name).detach().cpu().contiguous() for name in _TENSORS
                    if getattr(self, name) is not None}
-        save_file(tensors, str(stem.with_suffix(".safetensors")))
+        save_file(tensors, str(tensors_path))
         meta = {"kind": "SynthesisResult", "objective": self.objective, "seed": self.seed,
                 "names": self.names, "config": self.config}
-        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
-        return stem.with_suffix(".json")
+        meta_path.write_text(json.dumps(meta, indent=2, default=str))
+        return meta_path
 
     @classmethod
     def load(cls, path: str | Path) -> SynthesisResult:
         """Read a result written by `save` (PATH, PATH.json or PATH.safetensors)."""
-        from safetensors.torch import load_file
-
-        stem = _stem(path)
-        meta_path = stem.with_suffix(".json")
+        tensors_path, meta_path = saved_pair(path)
         if not meta_path.exists():
             raise FileNotFoundError(f"no saved synthesis result at {meta_path}")
-        meta = json.loads(meta_path.read_text())
+        meta = read_json_object(meta_path, _RESAVE)
         if meta.get("kind") != "SynthesisResult":
-            raise ValueError(f"{meta_path} is not a saved SynthesisResult")
-        tensors = load_file(str(stem.with_suffix(".safetensors")))
+            raise CorruptFileError(meta_path, "not a saved SynthesisResult", _RESAVE)
+        tensors = read_tensors(tensors_path, _RESAVE)
+        if not {"images", "probs", "history"} <= set(tensors):
+            raise CorruptFileError(tensors_path, "it lacks the images, probs or history tensor", _RESAVE)
         return cls(images=tensors["images"], probs=tensors["probs"], targets=tensors.get("targets"),
                    history=tensors["history"], objective=meta["objective"], seed=meta["seed"],
                    names=meta.get("names"), config=meta.get("config", {}))
-
-
-def _stem(path: str | Path) -> Path:
-    path = Path(path)
-    return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path

@@ -25,7 +25,7 @@ def save_figure(
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
-        target = stem.with_suffix(f".{fmt}")
+        target = stem.with_name(f"{stem.name}.{fmt}")
         figure.savefig(target, dpi=dpi, metadata={"Software": "advcat"} if fmt == "png" else None)
         written.append(target)
     return written

@@ -6,26 +6,23 @@ listed in one index.html beside the figures.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from advcat.io_paths import METADATA, TENSORS, read_json_object, saved_pair, stem_of
 from advcat.viz.page import Entry, write_index
 from advcat.viz.save import save_figure
 
 
 def _metadata(path: Path) -> tuple[Path, dict[str, Any]]:
     """The JSON file of a saved result named by either of its files, its stem or its folder."""
-    candidates = [path / "report.json"] if path.is_dir() else [
-        path if path.suffix == ".json" else path.with_suffix(".json"),
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate, json.loads(candidate.read_text())
-    raise FileNotFoundError(f"no saved advcat result at {path} (looked for {candidates[0]})")
+    candidate = path / "report.json" if path.is_dir() else saved_pair(path)[1]
+    if candidate.is_file():
+        return candidate, read_json_object(candidate, "save the result again")
+    raise FileNotFoundError(f"no saved advcat result at {path} (looked for {candidate})")
 
 
 def _kind(meta: dict[str, Any]) -> str:
@@ -84,9 +81,9 @@ def build_gallery(paths: Sequence[str | Path], out: str | Path, *,
     for number, raw in enumerate(paths):
         path = Path(raw)
         kind, figure, caption = figure_for(path)
-        name = f"{number:02d}_{path.stem or path.name}"
+        name = f"{number:02d}_{stem_of(path, (TENSORS, METADATA)).name}"
         save_figure(figure, folder / name)
         entries.append(Entry(key=name, title=f"{kind}: {path.name}", image=f"{name}.png",
                              caption=caption, call=f"{kind}.load({str(path)!r})",
-                             files=[str(path)]))
+                             files=[str(path.absolute())]))
     return write_index(folder, title, "Figures drawn from saved advcat results.", entries)
