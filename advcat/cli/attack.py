@@ -8,8 +8,9 @@ PNG back and says whether the saved file still meets the goal.
 from __future__ import annotations
 
 import argparse
-from fractions import Fraction
 from pathlib import Path
+
+from advcat.cli.args import eps_or_none, out_dir, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,35 +19,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="image file, or a sample photo name (see advcat.samples())")
     parser.add_argument("--target", default=None,
                         help="class to reach, by name or index (default: untargeted, any other class)")
-    parser.add_argument("--eps", default=None,
+    parser.add_argument("--eps", default=None, type=parse_eps,
                         help="budget, e.g. 2/255 or 0.5; 'none' for unbounded cw / fmn "
                              "(default: linf 8/255, l2 0.5, l1 12; unbounded for cw and fmn)")
     parser.add_argument("--method", default="pgd",
                         help="attack: pgd, fgsm, mifgsm, apgd, apgd_t, cw, fmn, square, ... "
                              "(default: %(default)s)")
     parser.add_argument("--norm", default=None, help="linf, l2 or l1 (default: the method's own)")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="iterations (default: the method's own)")
     parser.add_argument("--model", default="efficientnet_lite0",
                         help="model name or advcat checkpoint path (default: %(default)s)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a method option, e.g. --option loss=dlr (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--out", default="attack", metavar="DIR",
+    parser.add_argument("--out", default="attack", metavar="DIR", type=out_dir,
                         help="output folder (default: %(default)s)")
 
 
 def parse_eps(text: str | None) -> float | None:
-    """'2/255' -> 0.00784..., '0.5' -> 0.5, 'none' or None -> None."""
-    if text is None or text.strip().lower() == "none":
-        return None
-    try:
-        value = float(Fraction(text.strip()))
-    except (ValueError, ZeroDivisionError) as error:
-        raise ValueError(f"--eps expects a number or a fraction like 2/255, got {text!r}") from error
-    if value < 0:
-        raise ValueError(f"--eps must be >= 0, got {text!r}")
-    return value
+    """'2/255' -> 0.00784..., '0.5' -> 0.5, 'none' or None -> None; inf, nan and < 0 are refused."""
+    return None if text is None else eps_or_none(text)
 
 
 def _target(text: str) -> int | str:
@@ -66,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from advcat.models import borrowed
     from advcat.viz.attack import amplify
 
-    eps = parse_eps(args.eps)
-    settings = {"eps": eps, **parse_options(args.option)}
+    settings = {"eps": args.eps, **parse_options(args.option)}
     if args.norm is not None:
         settings["norm"] = args.norm
     if args.steps is not None:

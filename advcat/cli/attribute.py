@@ -7,6 +7,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
+from advcat.cli.args import fraction, out_dir, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat attribute` options."""
@@ -21,16 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class to explain, by index or name (default: the prediction)")
     parser.add_argument("--layer", default=None,
                         help="layer for gradcam / guided_gradcam (default: the last feature map)")
-    parser.add_argument("--baseline", default=None,
+    parser.add_argument("--baseline", default=None, type=_baseline,
                         help="black (default), grey, white, blur, or a constant in [0, 1]")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a method option, e.g. --option n_steps=32 (repeatable)")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="at most this many rows per forward/backward pass (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--signed", action="store_true",
                         help="show signed attributions instead of magnitudes")
-    parser.add_argument("--out", default="attributions", metavar="DIR",
+    parser.add_argument("--out", default="attributions", metavar="DIR", type=out_dir,
                         help="output folder (default: %(default)s)")
 
 
@@ -48,13 +50,12 @@ def parse_options(items: list[str]) -> dict[str, Any]:
     return options
 
 
-def _baseline(text: str | None) -> str | float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
+def _baseline(text: str) -> str | float:
+    """A baseline name, or a constant: a finite number (fractions allowed) in [0, 1]."""
+    word = text.strip().lower()
+    if word[:1].isalpha() and word not in ("nan", "inf", "infinity"):
         return text
+    return fraction(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if target is not None and target.strip().isdigit():
         target = int(target)
     result = advcat.attribute(model, x, target, method=method.name, layer=args.layer,
-                              baseline=_baseline(args.baseline), batch_size=args.batch_size,
+                              baseline=args.baseline, batch_size=args.batch_size,
                               seed=args.seed, **options)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from advcat.cli.args import out_dir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="advcat-demo", help="gallery folder (default ./advcat-demo)")
+    parser.add_argument("--out", default="advcat-demo", type=out_dir,
+                        help="gallery folder (default ./advcat-demo)")
     parser.add_argument("--quick", action="store_true", help="tiny settings (seconds, for tests)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 

@@ -7,8 +7,9 @@ processes (gloo on CPU, NCCL on GPUs) and rank 0 writes one report, the same as 
 from __future__ import annotations
 
 import argparse
-from fractions import Fraction
 from pathlib import Path
+
+from advcat.cli.args import device, eps_list, out_dir, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,37 +21,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "fashion_mnist_samples, photos (unlabelled), cifar10[:ROOT], an "
                              "ImageFolder tree, or a .safetensors file with x (and y)")
     parser.add_argument("--norm", default="linf", help="linf or l2 (default: %(default)s)")
-    parser.add_argument("--eps", required=True, metavar="E1,E2,...",
+    parser.add_argument("--eps", required=True, metavar="E1,E2,...", type=parse_eps,
                         help="budgets, comma-separated; fractions allowed: 1/255,2/255")
     parser.add_argument("--attacks", default="standard",
                         help="standard, fast, or comma-separated attack names (default: %(default)s)")
     # not --n: under `torchrun ... -m advcat evaluate`, torchrun's own parser would claim it
-    parser.add_argument("--points", type=int, default=None, metavar="N",
+    parser.add_argument("--points", type=positive_int, default=None, metavar="N",
                         help="evaluate the first N points (default: all)")
-    parser.add_argument("--batch-size", type=int, default=64, help="points per batch (default: 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=64,
+                        help="points per batch (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--out", default=None, metavar="DIR", type=out_dir,
                         help="folder for per-batch results (resume) and report.json/.md/.png")
     parser.add_argument("--no-resume", action="store_true",
                         help="start afresh even if --out holds committed batches")
     parser.add_argument("--no-sanity", action="store_true", help="skip the sanity checks")
-    parser.add_argument("--sanity-points", type=int, default=100,
+    parser.add_argument("--sanity-points", type=positive_int, default=100,
                         help="points the costlier sanity checks use (default: 100)")
-    parser.add_argument("--device", default=None,
+    parser.add_argument("--device", default=None, type=device,
                         help="cpu, cuda, cuda:1 (default: this process's GPU under torchrun, else the "
                              "first GPU if any, else cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def parse_eps(text: str) -> list[float]:
-    """"1/255,0.1" -> [1/255, 0.1]; a clear error for anything else."""
-    values = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            values.append(float(Fraction(part)))
-        except (ValueError, ZeroDivisionError) as error:
-            raise ValueError(f"--eps takes numbers or fractions separated by commas, got {part!r}") from error
-    return values
+    """"1/255,0.1" -> [1/255, 0.1]; each a finite number >= 0, refused while parsing otherwise."""
+    return eps_list(text)
 
 
 def _device(choice: str | None) -> str:
@@ -71,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     import advcat
 
-    eps = parse_eps(args.eps)
+    eps = args.eps
     attacks: str | list[str] = args.attacks
     if args.attacks not in ("standard", "fast"):
         attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from advcat.cli.args import fraction, non_negative_int, out_dir, positive, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat finetune` options."""
@@ -17,20 +19,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", metavar="DIR",
                         help="held-out images in the same layout (default: hold out "
                              "--val-fraction of --data, stratified)")
-    parser.add_argument("--out", required=True, metavar="DIR",
+    parser.add_argument("--out", required=True, metavar="DIR", type=out_dir,
                         help="folder for checkpoints and figures; a run cut off there resumes")
     parser.add_argument("--strategy", choices=("linear", "partial", "full"), default="linear")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--unfreeze", type=int, help="blocks trained by --strategy partial (2)")
-    parser.add_argument("--image-size", type=int,
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--lr", type=positive, default=1e-3)
+    parser.add_argument("--unfreeze", type=positive_int,
+                        help="blocks trained by --strategy partial (2)")
+    parser.add_argument("--image-size", type=positive_int,
                         help="resolution the backbone sees (default: its own input size)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--val-fraction", type=fraction, default=0.1)
     parser.add_argument("--augment", choices=("default", "none"), default="default")
     parser.add_argument("--no-cache", action="store_true",
                         help="linear strategy: run the backbone every epoch instead of caching")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="DataLoader worker processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 

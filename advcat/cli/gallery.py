@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from advcat.cli.args import out_dir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="+", help="saved result files (.json) or report folders")
-    parser.add_argument("--out", required=True, help="folder for the figures and index.html")
+    parser.add_argument("--out", required=True, type=out_dir, help="folder for the figures and index.html")
     parser.add_argument("--title", default="advcat gallery")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from advcat.cli.args import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat predict` options."""
@@ -12,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="efficientnet_lite0",
                         help="model name (efficientnet_lite0, torchvision:ARCH, timm:ARCH) or an "
                              "advcat checkpoint path (default: %(default)s)")
-    parser.add_argument("--topk", type=int, default=5, help="classes to print (default: 5)")
+    parser.add_argument("--topk", type=positive_int, default=5, help="classes to print (default: 5)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,8 +25,6 @@ def run(args: argparse.Namespace) -> int:
     from advcat.data import image_path
     from advcat.models import borrowed
 
-    if args.topk < 1:
-        raise ValueError(f"--topk must be at least 1, got {args.topk}")
     for image in args.images:
         image_path(image)
     model = advcat.load_model(args.model)

@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from advcat.cli.args import non_negative, out_dir, positive, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat synthesize` options."""
@@ -13,19 +15,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class index or name, e.g. tabby (repeatable: one image per target)")
     parser.add_argument("--channel", action="append", default=[], metavar="LAYER:INDEX",
                         help="visualize a channel instead, e.g. blocks.4:17 (repeatable)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    parser.add_argument("--out", required=True, metavar="DIR", type=out_dir,
+                        help="folder for the results")
     parser.add_argument("--model", default="efficientnet_lite0",
                         help="model name or advcat checkpoint path (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=256, help="optimization steps (default: 256)")
-    parser.add_argument("--size", type=int, default=None,
+    parser.add_argument("--steps", type=positive_int, default=256,
+                        help="optimization steps (default: 256)")
+    parser.add_argument("--size", type=positive_int, default=None,
                         help="image side in pixels (default: the model's input size)")
-    parser.add_argument("-n", "--n", type=int, default=1, help="images per target (default: 1)")
+    parser.add_argument("-n", "--n", type=positive_int, default=1, help="images per target (default: 1)")
     parser.add_argument("--param", default="fourier",
                         help="fourier, pixel, sigmoid or decorrelated (default: %(default)s)")
     parser.add_argument("--no-transforms", action="store_true",
                         help="no transformation robustness (with --param pixel: the lesson's recipe)")
-    parser.add_argument("--lr", type=float, default=None, help="Adam step size (default: per param)")
-    parser.add_argument("--tv", type=float, default=None, help="total-variation weight")
+    parser.add_argument("--lr", type=positive, default=None,
+                        help="Adam step size (default: per param)")
+    parser.add_argument("--tv", type=non_negative, default=None, help="total-variation weight")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from advcat.io_paths import read_json_object
+
 KIND = "advcat.evaluation.Report"
 FORMAT = 1
 NORM_NAMES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
@@ -95,7 +97,9 @@ class Report:
         source = Path(path)
         if source.is_dir():
             source = source / "report.json"
-        data = json.loads(source.read_text())
+        if not source.is_file():
+            raise FileNotFoundError(f"no saved evaluation report at {source}")
+        data = read_json_object(source, "run the evaluation again to rewrite it")
         if data.get("kind") != KIND:
             raise ValueError(f"{source} is not a saved advcat evaluation report")
         names = {f.name for f in fields(cls)}
@@ -121,7 +125,8 @@ class Report:
     def to_markdown(self) -> str:
         """A Markdown table (eps, robust accuracy, each attack's breaks and time) and the warnings."""
         names = [row["name"] for row in self.attacks[0]] if self.attacks else []
-        head = ["eps", "robust accuracy"] + [f"{name} broke" for name in names] + ["attack time"]
+        broke = [f"{markdown_cell(name)} broke" for name in names]
+        head = ["eps", "robust accuracy", *broke, "attack time"]
         lines = [
             f"**{self.model}**: clean accuracy {100 * self.clean_accuracy:.2f}% on {self.n} points "
             f"({self.config.get('norm')}; labels: {self.labels}; seed {self.config.get('seed')})",
@@ -143,7 +148,7 @@ class Report:
         cols = "l" + "r" * (1 + len(self.eps))
         sub = {"Linf": "\\infty", "L2": "2", "L1": "1"}.get(norm, "")
         head = ["Model", "Clean"] + [f"$\\epsilon_{{{sub}}}={format_eps(e)}$" for e in self.eps]
-        row = [self.model.replace("_", r"\_"), f"{100 * self.clean_accuracy:.2f}"] + [
+        row = [latex_escape(self.model), f"{100 * self.clean_accuracy:.2f}"] + [
             f"{100 * r:.2f}" for r in self.robust_accuracy
         ]
         return (
@@ -165,10 +170,10 @@ class Report:
         """A leaderboard row as RobustBench shows it: model | clean | robust | threat | eps | n."""
         e = self.eps[-1] if eps is None else eps
         norm = NORM_NAMES.get(self.config.get("norm", ""), "")
-        attacks = self.config.get("attacks_name", "custom")
+        attacks = markdown_cell(self.config.get("attacks_name", "custom"))
         return (
-            f"| {self.model} | {100 * self.clean_accuracy:.2f} | {100 * self.robust_at(e):.2f} | "
-            f"{norm} | {format_eps(e)} | {self.n} | advcat {attacks} |"
+            f"| {markdown_cell(self.model)} | {100 * self.clean_accuracy:.2f} | "
+            f"{100 * self.robust_at(e):.2f} | {norm} | {format_eps(e)} | {self.n} | advcat {attacks} |"
         )
 
     def plot(self, axes: Any = None) -> Any:
@@ -176,6 +181,22 @@ class Report:
         from advcat.viz.robustness import robustness_curve
 
         return robustness_curve([self], axes=axes)
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    **{c: "\\" + c for c in "%&#$_{}"},
+}
+
+
+def latex_escape(text: str) -> str:
+    """`text` as LaTeX prints it literally: each of % & # $ _ { } ~ ^ \\ escaped, in one pass."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def markdown_cell(text: str) -> str:
+    """`text` safe inside a Markdown table cell: a `|` would end the cell, a newline the row."""
+    return " ".join(str(text).splitlines()).replace("|", r"\|")
 
 
 def format_eps(eps: float) -> str:

@@ -49,7 +49,12 @@ def synthesis_gallery(result: SynthesisResult, *, ncols: int | None = None,
                       size: float = 2.4) -> Figure:
     """A synthesis result's images, each titled with its target and the model's probability."""
     return gallery(result.images, synthesis_titles(result), ncols=ncols, size=size,
-                   title=result.objective if len(result.objective) < 80 else None)
+                   title=literal(result.objective) if len(result.objective) < 80 else None)
+
+
+def literal(text: str) -> str:
+    """`text` as matplotlib draws it verbatim: a `$` in a class name must not start mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def synthesis_titles(result: SynthesisResult) -> list[str]:
@@ -58,7 +63,7 @@ def synthesis_titles(result: SynthesisResult) -> list[str]:
     titles = []
     for i in range(result.images.shape[0]):
         if probability is not None and result.names is not None:
-            titles.append(f"{result.names[i]}\np={float(probability[i]):.3f}")
+            titles.append(f"{literal(result.names[i])}\np={float(probability[i]):.3f}")
         else:
             top = int(result.predictions[i])
             titles.append(f"top: class {top}\np={float(result.probs[i, top]):.3f}")

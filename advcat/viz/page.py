@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 
 @dataclass
 class Entry:
-    """One figure of a gallery: where its image is, what it shows and which call made it."""
+    """One figure of a gallery: where its image is, what it shows and which call made it.
+
+    `image` and `files` are file paths, absolute or relative to the gallery folder.
+    """
 
     key: str
     title: str
@@ -50,14 +55,33 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def file_link(folder: Path, path: str | Path) -> str:
+    """An href attribute value for the file `path` (absolute, or relative to `folder`).
+
+    Always a relative link from folder/index.html, percent-encoded, so no name can turn into a
+    `javascript:` or web link, a query or a fragment; the page keeps working when moved with its
+    files. Only a file on another drive (Windows) gets an absolute `file:` URI instead.
+    """
+    target = Path(os.path.abspath(Path(folder) / path))
+    try:
+        relative = Path(os.path.relpath(target, os.path.abspath(folder))).as_posix()
+    except ValueError:
+        return html.escape(target.as_uri())
+    return html.escape(quote(relative, safe="/"))
+
+
 def write_index(folder: Path, title: str, intro: str, entries: list[Entry]) -> Path:
-    """Write folder/index.html showing every entry; returns its path."""
+    """Write folder/index.html showing every entry; returns its path.
+
+    An entry's `image` and `files` are file paths, absolute or relative to `folder`; they become
+    relative file links (`file_link`), and every text on the page is HTML-escaped.
+    """
     sections = []
     for entry in entries:
-        files = ", ".join(f'<a href="{html.escape(f)}">{html.escape(f)}</a>' for f in entry.files)
+        files = ", ".join(f'<a href="{file_link(folder, f)}">{html.escape(f)}</a>' for f in entry.files)
         sections.append(
             f'<section id="{html.escape(entry.key)}"><h2>{html.escape(entry.title)}</h2>'
-            f'<img src="{html.escape(entry.image)}" alt="{html.escape(entry.title)}">'
+            f'<img src="{file_link(folder, entry.image)}" alt="{html.escape(entry.title)}">'
             f"<p>{html.escape(entry.caption)}</p>{_numbers_table(entry.numbers)}"
             f"<pre><code>{html.escape(entry.call)}</code></pre>"
             + (f'<p class="files">tensors: {files}</p>' if files else "")
