@@ -106,14 +106,16 @@ def test_cats_vs_dogs_skips_unreadable_files_with_a_logged_count(
     assert labels.count(0) == 4 and labels.count(1) == 4
 
 
-def test_cats_vs_dogs_header_check_never_crashes_on_a_truncated_file(
-        pet_images: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_cats_vs_dogs_header_check_names_a_truncated_file_instead_of_substituting(
+        pet_images: Path) -> None:
     data = cats_vs_dogs(pet_images, size=24)
     assert len(data.skipped) == 3 and len(data) == 9
-    with caplog.at_level(logging.WARNING, logger="advcat.data"):
-        images, labels = next(iter(DataLoader(data, batch_size=len(data))))
-    assert images.shape == (9, 3, 24, 24) and bool(torch.isfinite(images).all())
-    assert len(data.skipped) == 4 and "truncated.jpg" in caplog.text
+    with pytest.raises(ValueError, match="truncated.jpg"):
+        next(iter(DataLoader(data, batch_size=len(data))))
+    good = [i for i, (p, _) in enumerate(data.files) if p.name != "truncated.jpg"]
+    images = torch.stack([data[i][0] for i in good])
+    assert images.shape == (8, 3, 24, 24) and bool(torch.isfinite(images).all())
+    assert len(data.skipped) == 3
 
 
 def test_cats_vs_dogs_needs_both_folders(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Real collections hold broken files (Microsoft's PetImages has zero-byte JPEGs, a Thumbs.db and
 truncated images). Files are checked when the set is built and the unreadable ones are left out,
-counted in `.skipped` and logged; a file that only fails later, on a full decode, is replaced by the
-next readable one and counted too. Nothing here raises on a bad file.
+counted in `.skipped` and logged. A file that only fails later, on a full decode (a truncated JPEG
+passes the "header" check), raises a ValueError naming it: it is never replaced by another file,
+so item i is the same image in every run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def file_problem(path: Path, check: str) -> str | None:
         return "not an image"
     except ValueError as error:
         return "not an image" if "not an image" in str(error) else "corrupt"
-    except (OSError, SyntaxError, Image.DecompressionBombError):
+    except Exception:  # noqa: BLE001 - PIL's parsers also raise IndexError, struct.error, ...
         return "corrupt"
     return None
 
@@ -103,17 +104,20 @@ class ImageFiles(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        """Item `index`; a file that passed the build-time check but fails to decode raises, naming it.
+
+        It is never replaced by another file, so item i is always the same image (or an error).
+        """
         from advcat.data.images import load_image
 
-        for attempt in range(len(self.files)):
-            path, label = self.files[(index + attempt) % len(self.files)]
-            try:
-                return load_image(path, self.info)[0], label
-            except (ValueError, OSError) as error:
-                self.skipped.append((path, "corrupt"))
-                log.warning("skipped unreadable image %s (%s); using the next file instead",
-                            path, error)
-        raise ValueError("none of the files in this image set can be decoded")
+        path, label = self.files[index]
+        try:
+            return load_image(path, self.info)[0], label
+        except ValueError as error:
+            raise ValueError(
+                f"item {index} of this image set, {path}, cannot be decoded: {error}; build the set "
+                'with check="decode" to leave such files out up front'
+            ) from error
 
 
 def report_skipped(skipped: list[tuple[Path, str]], root: str | Path | None) -> None:

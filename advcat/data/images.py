@@ -63,7 +63,7 @@ def _decode(path: Path):  # noqa: ANN202 - returns a PIL image; PIL stays a lazy
         ) from error
     except PermissionError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Exception as error:  # noqa: BLE001 - PIL's decoders also raise IndexError, struct.error, ...
         raise ValueError(f"{path} is a truncated or corrupt image: {error}") from error
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
@@ -121,7 +121,10 @@ def _info(model: nn.Module | ModelInfo | None) -> ModelInfo:
 
 
 def _preprocess(image, info: ModelInfo):  # noqa: ANN001, ANN202 - PIL images
-    """Resize the short side to info.resize (at least the crop) and take the centre crop."""
+    """Resize the short side to info.resize (at least the crop) and take the centre crop.
+
+    An image already input_size x input_size (e.g. one advcat saved) is used as is, so it round-trips.
+    """
     from PIL import Image
 
     if info.interpolation not in _RESAMPLING:
@@ -130,6 +133,8 @@ def _preprocess(image, info: ModelInfo):  # noqa: ANN001, ANN202 - PIL images
             f"of {', '.join(_RESAMPLING)}"
         )
     crop = int(info.input_size)
+    if image.size == (crop, crop):
+        return image
     short = max(int(info.resize), crop)
     width, height = image.size
     size = (
@@ -147,8 +152,10 @@ def load_image(path_or_name: PathLike, model: nn.Module | ModelInfo | None = Non
     """An image file or sample photo as (1, C, S, S) in [0, 1], preprocessed for `model`.
 
     The short side is resized to `model.info.resize` with the model's interpolation (antialiased,
-    as PIL does), then the centre `input_size` square is cropped; `model=None` uses the default
-    model's preprocessing without loading its weights. C is 3, or 1 for a one-channel model.
+    as PIL does), then the centre `input_size` square is cropped; an image already exactly
+    `input_size` square (such as one `save_image` wrote) is used as is, so it loads back bit-identical.
+    `model=None` uses the default model's preprocessing without loading its weights. C is 3, or 1
+    for a one-channel model.
     """
     info = _info(model)
     image = _to_mode(_decode(image_path(path_or_name)), 1 if info.in_channels == 1 else 3)

@@ -6,6 +6,7 @@ lesson's validation loader read the training set by mistake).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -16,11 +17,14 @@ from advcat.engine.rng import derive_seed
 
 
 def dataset_targets(dataset: Dataset) -> list[int]:
-    """Every label of a labelled image set: its `.targets` if it has them, else read item by item."""
+    """Every label of a labelled image set: its `.targets` if it has them, else read item by item.
+
+    Labels must be integers (operator.index): a float label is a TypeError, never truncated.
+    """
     targets = getattr(dataset, "targets", None)
     if targets is not None:
-        return [int(t) for t in targets]
-    return [int(dataset[i][1]) for i in range(len(dataset))]  # type: ignore[arg-type]
+        return [operator.index(t) for t in targets]
+    return [operator.index(dataset[i][1]) for i in range(len(dataset))]  # type: ignore[arg-type]
 
 
 class Subset(Dataset):

@@ -22,7 +22,10 @@ class TensorImages(Dataset):
         if not isinstance(images, Tensor) or images.dim() != 4:
             shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
             raise ValueError(f"images must be a tensor of shape (N, C, H, W), got {shape}")
-        labels = torch.as_tensor(labels, dtype=torch.long)
+        labels = torch.as_tensor(labels)
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}")
+        labels = labels.long()
         if labels.shape != (images.shape[0],):
             raise ValueError(
                 f"expected {images.shape[0]} labels (one per image), got shape {tuple(labels.shape)}"

@@ -8,6 +8,7 @@ or a named set. Unlabelled images are scored against the model's clean predictio
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,22 +64,76 @@ def resolve_data(data: object, model: nn.Module) -> EvalData:
     if isinstance(data, (tuple, list)):
         if len(data) != 2 or not isinstance(data[0], Tensor):
             raise TypeError("data as a pair must be (x, y): images (N, C, H, W) and labels (N,) or None")
-        return _tensors(data[0], data[1], "tensors")
+        return _tensors(data[0], data[1], "tensors", model)
     if isinstance(data, DataLoader):
-        return _loader(data)
+        return _loader(data, model)
     if isinstance(data, IterableDataset):
         raise TypeError("an IterableDataset has no fixed order to resume or shard; pass a map-style Dataset")
     if isinstance(data, Dataset):
-        return _dataset(data, type(data).__name__)
+        return _dataset(data, type(data).__name__, model)
     raise TypeError(
         "data must be (x, y) tensors, an image tensor, a torch Dataset, a DataLoader or a data set "
         f"name ({', '.join(NAMED)}); got {type(data).__name__}"
     )
 
 
-def _tensors(x: Tensor, y: object, name: str) -> EvalData:
+def _num_classes(model: nn.Module | None, x: Tensor) -> int | None:
+    """The model's number of classes: from its metadata, else from one no-grad forward on x[:1]."""
+    if model is None:
+        return None
+    from advcat.models.pixel import model_info
+
+    info = model_info(model)
+    if info is not None and info.num_classes is not None:
+        return info.num_classes
+    param = next(iter(model.parameters()), None)
+    with torch.no_grad():
+        logits = model(x[:1].to(param.device if param is not None else x.device))
+    return int(logits.shape[1]) if logits.dim() == 2 else None
+
+
+def _class_counter(model: nn.Module | None) -> Callable[[Tensor], int | None]:
+    """`_num_classes` found once, on the first batch asked, so a data set costs one forward at most."""
+    found: list[int | None] = []
+
+    def count(x: Tensor) -> int | None:
+        if not found:
+            found.append(_num_classes(model, x))
+        return found[0]
+
+    return count
+
+
+def _label(value: object, item: int) -> int:
+    """One data set item's label as an int; a float or non-scalar label is refused, never truncated."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1 or value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(f"data set item {item} has label {value!r}; expected an integer class index")
+        return int(value.item())
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"data set item {item} has label {value!r}; expected an integer class index")
+    return operator.index(value)  # type: ignore[arg-type]
+
+
+def _check_items(y: Tensor, index: Tensor, num_classes: int | None) -> Tensor:
+    """Labels (B,) of the items `index`, refused (naming the first bad item) if outside the classes."""
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"data set labels must be integer class indices, got dtype {y.dtype}")
+    y = y.long()
+    if num_classes is not None:
+        bad = ((y < 0) | (y >= num_classes)).nonzero()
+        if bad.numel():
+            j = int(bad[0])
+            raise ValueError(
+                f"data set item {int(index[j])} has label {int(y[j])}, outside the model's "
+                f"classes [0, {num_classes - 1}]"
+            )
+    return y
+
+
+def _tensors(x: Tensor, y: object, name: str, model: nn.Module | None = None) -> EvalData:
     check_images(x)
-    labels = None if y is None else check_labels(y, x.shape[0]).long()
+    labels = None if y is None else check_labels(y, x.shape[0], num_classes=_num_classes(model, x)).long()
 
     def fetch(index: Tensor) -> tuple[Tensor, Tensor | None]:
         rows = index.to(x.device)
@@ -87,16 +142,17 @@ def _tensors(x: Tensor, y: object, name: str) -> EvalData:
     return EvalData(name=name, size=x.shape[0], fetch=fetch, labelled=labels is not None)
 
 
-def _dataset(dataset: Dataset, name: str) -> EvalData:
+def _dataset(dataset: Dataset, name: str, model: nn.Module | None = None) -> EvalData:
     size = len(dataset)  # type: ignore[arg-type]
     if size == 0:
         raise ValueError(f"the data set {name} is empty")
+    num_classes = _class_counter(model)
     if hasattr(dataset, "batch"):
         batch = dataset.batch
 
         def fetch_batch(index: Tensor) -> tuple[Tensor, Tensor | None]:
             x, y = batch(index)
-            return x, torch.as_tensor(y, dtype=torch.long)
+            return x, _check_items(torch.as_tensor(y), index, num_classes(x))
 
         return EvalData(name=name, size=size, fetch=fetch_batch, labelled=True)
     first = dataset[0]
@@ -107,7 +163,8 @@ def _dataset(dataset: Dataset, name: str) -> EvalData:
         if not labelled:
             return torch.stack([_image(item) for item in items]), None
         images = torch.stack([_image(item[0]) for item in items])
-        return images, torch.tensor([int(item[1]) for item in items], dtype=torch.long)
+        labels = torch.tensor([_label(item[1], int(i)) for item, i in zip(items, index)], dtype=torch.long)
+        return images, _check_items(labels, index, num_classes(images))
 
     return EvalData(name=name, size=size, fetch=fetch, labelled=labelled)
 
@@ -121,13 +178,13 @@ def _image(item: Any) -> Tensor:
     return item.float()
 
 
-def _loader(loader: DataLoader) -> EvalData:
+def _loader(loader: DataLoader, model: nn.Module | None = None) -> EvalData:
     if not isinstance(loader.sampler, SequentialSampler):
         raise ValueError(
             "the DataLoader shuffles or samples, so point i is not the same image in every run; "
             "resumed and sharded evaluation need a fixed order: pass shuffle=False or the Dataset"
         )
-    return _dataset(loader.dataset, type(loader.dataset).__name__)
+    return _dataset(loader.dataset, type(loader.dataset).__name__, model)
 
 
 def _named(name: str, model: nn.Module) -> EvalData:
@@ -206,7 +263,7 @@ def _foolbox_small(key: str) -> EvalData:
     )
     if not found:
         raise ImportError(f"{key} are foolbox's package data: pip install foolbox (advcat's bench extra)")
-    x = torch.stack([read_image(path, channels=channels) for _, path, _ in found])
+    x = torch.cat([read_image(path, channels=channels) for _, path, _ in found])
     y = torch.tensor([label for _, _, label in found], dtype=torch.long)
     return _tensors(x, y, key)
 

@@ -12,8 +12,11 @@ from advcat.objectives.base import Objective
 ClassSpec = int | str | Tensor
 
 
-def resolve_targets(spec: ClassSpec, ctx: Context) -> Tensor:
-    """Class indices (n,) for the active samples from an index, a class name or an (N,) tensor."""
+def resolve_targets(spec: ClassSpec, ctx: Context, name: str = "y") -> Tensor:
+    """Class indices (n,) for the active samples from an index, a class name or an (N,) tensor.
+
+    `name` is the user's argument the classes came from, for the error message.
+    """
     if isinstance(spec, str):
         from advcat.data.classes import class_index
 
@@ -24,8 +27,8 @@ def resolve_targets(spec: ClassSpec, ctx: Context) -> Tensor:
     num_classes = ctx.logits.shape[1]
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= num_classes):
         raise ValueError(
-            f"class index out of range for a model with {num_classes} classes: "
-            f"got values in [{int(targets.min())}, {int(targets.max())}]"
+            f"{name} holds class indices outside [0, {num_classes - 1}] (a model with {num_classes} "
+            f"classes): got values in [{int(targets.min())}, {int(targets.max())}]"
         )
     return targets
 
@@ -121,6 +124,6 @@ class DLR(Objective):
         if self.target is None:
             scale = ordered[:, 0] - ordered[:, 2] + 1e-12
             return -(true - _best_other(logits, y)) / scale
-        t = resolve_targets(self.target, ctx)
+        t = resolve_targets(self.target, ctx, "target")
         scale = ordered[:, 0] - 0.5 * (ordered[:, 2] + ordered[:, 3]) + 1e-12
         return -(true - logits.gather(1, t[:, None])[:, 0]) / scale
