@@ -17,7 +17,7 @@ from advcat.attacks.targets import TargetSpec, resolve_target
 from advcat.engine.context import select
 from advcat.engine.result import Result
 from advcat.engine.rng import fresh_seed, sample_keys
-from advcat.models.guard import borrowed
+from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.threats import make_threat
 from advcat.threats.base import Threat
@@ -80,6 +80,7 @@ class Attack:
         """Find adversarial examples with the engine; implemented by each attack."""
         raise NotImplementedError
 
+    @any_grad_mode
     def __call__(
         self,
         model: nn.Module,
@@ -117,7 +118,7 @@ class Attack:
                 assert clean is not None
                 labels = clean.argmax(1)
             else:
-                num_classes = clean.shape[1] if clean is not None else None
+                num_classes = clean.shape[1] if clean is not None else (info.num_classes if info else None)
                 labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
             targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
             threat = make_threat(self.norm, self.eps) if self.eps is not None else whole_box(self.norm, x)
@@ -155,6 +156,7 @@ class Attack:
             eps=_eps_record(self.eps),
             seed=seed,
             config=self.config(),
+            interrupted=found.interrupted,
         )
 
     def _transforms(self) -> bool:

@@ -2,8 +2,9 @@
 
 Each value of the constant c is one engine run (Adam on the tanh variable, keep="min_norm");
 between runs every sample halves its interval for c, or multiplies c by 10 until one run
-succeeds. The smallest successful perturbation over all runs is kept; with eps, a larger one is
-then projected onto the eps ball.
+succeeds. The smallest successful perturbation over all runs is kept; a sample no run flips gets
+PGD over growing balls (`advcat.attacks.fallback`); with eps, a larger one is then projected onto
+the eps ball.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
+from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import pursue
 from advcat.attacks.options import count, positive
 from advcat.attacks.runs import BestOfRuns, margins
@@ -105,7 +107,8 @@ class CW(Attack):
             upper = torch.where(found.success, torch.minimum(upper, c), upper)
             lower = torch.where(found.success, lower, torch.maximum(lower, c))
             c = torch.where(torch.isfinite(upper), (lower + upper) / 2, c * 10)
-        return within_budget(runs.result(f"CW L2, kappa={self.kappa:g}"), x, goal)
+        found = flip_the_rest(model, x, goal, runs.result(f"CW L2, kappa={self.kappa:g}"))
+        return within_budget(found, x, goal)
 
 
 def within_budget(result: Result, x: Tensor, goal: Goal) -> Result:

@@ -2,7 +2,9 @@
 
 The FMN step rule adapts a radius per sample; the engine keeps each sample's smallest successful
 iterate (keep="min_norm"). With eps given, iterates never leave the eps ball, so an answer is
-within budget or the sample is reported unsuccessful; eps=None searches the whole box.
+within budget or the sample is reported unsuccessful; eps=None searches the whole box. A sample
+the search leaves unflipped (it can stall on the boundary) gets PGD over growing balls and FMN
+again from PGD's adversarial point (see `advcat.attacks.fallback`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
+from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.options import count
 from advcat.engine.result import Result
@@ -48,5 +51,11 @@ class FMN(Attack):
         return FMNStep(self.norm, steps=self.steps, alpha_init=self.alpha_init, gamma_init=self.gamma_init)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
+        found = self._search(model, x, goal, None)
+        return flip_the_rest(model, x, goal, found,
+                             lambda xs, part, start: self._search(model, xs, part, start))
+
+    def _search(self, model: nn.Module, x: Tensor, goal: Goal, start: Tensor | None) -> Result:
+        """One FMN run from x, or from `start` (an adversarial point, which FMN then shrinks)."""
         return pursue(model, x, goal, attack_objective("margin", goal), self.step_rule(), self.steps,
-                      keep="min_norm", random_start=False, early_stop=False)
+                      keep="min_norm", random_start=False, early_stop=False, start=start)

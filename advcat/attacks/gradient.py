@@ -9,6 +9,7 @@ from advcat.attacks.goals import attack_objective, check_loss, pursue
 from advcat.engine.result import Result
 from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step
+from advcat.steps.sizes import check_size
 from advcat.transforms.diversity import InputDiversity
 
 
@@ -25,8 +26,8 @@ def _check_positive_int(name: str, value: int) -> int:
 class PGD(Attack):
     """Projected gradient descent (Madry et al. 2018): random start, `steps` steps, projection.
 
-    Step size defaults to 2.5 * eps / steps; Linf steps along the gradient's sign, L2 along the
-    normalized gradient, L1 along its sparse top coordinates.
+    Step size defaults to 2.5 * eps / steps (a sample with eps 0 stays where it is); Linf steps
+    along the gradient's sign, L2 along the normalized gradient, L1 along its sparse top coordinates.
     """
 
     name = "pgd"
@@ -44,7 +45,8 @@ class PGD(Attack):
         super().__init__(norm, eps)
         self.steps = _check_positive_int("steps", steps)
         self.restarts = _check_positive_int("restarts", restarts)
-        self.step_size = _scaled(self.budget, 2.5 / steps) if step_size is None else step_size
+        self.step_size = _scaled(self.budget, 2.5 / steps) if step_size is None else check_size(
+            step_size, "step_size")
         self.random_start = random_start
         self.loss = check_loss(loss)
 

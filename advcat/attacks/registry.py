@@ -15,6 +15,7 @@ from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.result import AttackResult
 from advcat.attacks.square import Square
 from advcat.attacks.targets import TargetSpec
+from advcat.threats.linf import check_linf_budget
 
 METHODS: dict[str, type[Attack]] = {
     "fgsm": FGSM,
@@ -60,6 +61,7 @@ def attack(
     seed: int | None = 0,
     batch_size: int | None = None,
     progress: bool = False,
+    index: Tensor | None = None,
     **options: Any,
 ) -> AttackResult:
     """Attack `model` on images `x` (labels `y`, default its own predictions) with `method`.
@@ -67,7 +69,9 @@ def attack(
     `norm=None` is the method's own default (linf; l2 for cw). `eps=None` uses the field's usual
     budget for the norm (linf 8/255, l2 0.5, l1 12), recorded in the result; for the minimum-norm
     methods (cw, fmn) it means unbounded (the result's eps is None). Options the method does not
-    take raise a TypeError naming them.
+    take raise a TypeError naming them. `index` (N,): the samples' ids in a larger data set,
+    which key their randomness, so a subset or shard draws what a run over the whole set draws.
+    An L-inf eps above 1 is refused (pixels are in [0, 1]: write 8/255, not 8); above 32/255 warns.
     """
     settings: dict[str, Any] = {"eps": eps, **options}
     if norm is not None:
@@ -76,6 +80,9 @@ def attack(
         if value is not None:
             settings[name] = value
     attacker = make_attack(method, **settings)
+    if attacker.norm == "linf" and attacker.eps is not None:
+        check_linf_budget(attacker.eps)
     return attacker(
-        model, x, y, target=target, early_stop=early_stop, seed=seed, batch_size=batch_size, progress=progress
+        model, x, y, target=target, early_stop=early_stop, seed=seed, batch_size=batch_size,
+        progress=progress, index=index,
     )

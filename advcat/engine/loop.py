@@ -18,10 +18,11 @@ from torch import Tensor, nn
 from advcat.engine.best import BestIterates
 from advcat.engine.context import Context
 from advcat.engine.criteria import Criterion
+from advcat.engine.interrupts import partial_results
 from advcat.engine.result import Result
 from advcat.engine.rng import derive_seed, fresh_seed, sample_ids, sample_keys
 from advcat.kernels.fused import fused_update
-from advcat.models.guard import borrowed
+from advcat.models.guard import any_grad_mode, borrowed, usable
 from advcat.models.pixel import model_info
 from advcat.models.taps import tap
 from advcat.objectives.base import Objective
@@ -57,6 +58,7 @@ class _Problem:
     success: Criterion | None
     early_stop: bool
     random_start: bool
+    start: Tensor | None
     transforms: Transform | None
     autocast: torch.dtype | None
     seed: int
@@ -64,6 +66,7 @@ class _Problem:
     callback: Callback | None
 
 
+@any_grad_mode
 def optimize(
     model: nn.Module,
     x: Tensor,
@@ -77,6 +80,7 @@ def optimize(
     keep: str = "score",
     restarts: int = 1,
     random_start: bool = True,
+    start: Tensor | None = None,
     early_stop: bool = False,
     transforms: Transform | None = None,
     autocast: torch.dtype | str | None = None,
@@ -95,13 +99,17 @@ def optimize(
     keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
     augmentations) apply before every forward pass (expectation over transformation). `index`
     (N,) names the samples whose randomness each row draws (default 0..N-1): a data set's indices
-    make a subset or shard draw what the same samples draw in a run over the whole set.
+    make a subset or shard draw what the same samples draw in a run over the whole set. `start`
+    (pixels, the shape of `x`) is where every restart begins instead of `x` or a random start,
+    projected into the threat (a minimum-norm search started from a known adversarial point).
     """
     _check_arguments(model, x, objective, step, steps, threat, param, keep, restarts, batch_size)
     if index is not None and tuple(index.shape) != (x.shape[0],):
         raise ValueError(
             f"index must hold one sample id per image, shape ({x.shape[0]},); got {tuple(index.shape)}"
         )
+    _check_start(start, x, param)
+    x = usable(x)
     dtype = _autocast_dtype(autocast)
     info = model_info(model)
     problem = _Problem(
@@ -116,6 +124,7 @@ def optimize(
         success=success,
         early_stop=early_stop and success is not None,
         random_start=random_start,
+        start=None if start is None else usable(start).detach(),
         transforms=transforms,
         autocast=dtype,
         seed=fresh_seed() if seed is None else int(seed),
@@ -138,12 +147,14 @@ def optimize(
         progress_bar(total=total, desc="optimize", enabled=progress) as bar,
     ):
         try:
-            for start in range(0, n, chunk):
-                index = torch.arange(start, min(start + chunk, n), device=x.device)
-                z = _run_chunk(problem, index, best, activations, history, counts, bar)
+            for first in range(0, n, chunk):
+                rows = torch.arange(first, min(first + chunk, n), device=x.device)
+                z = _run_chunk(problem, rows, best, activations, history, counts, bar)
                 if z is not None:
                     last_z.append(z)
         except KeyboardInterrupt:
+            if not partial_results():
+                raise
             interrupted = True
     return Result(
         x=best.x,
@@ -255,9 +266,12 @@ def _bounded(threat: Threat | None) -> bool:
 
 
 def _start(p: _Problem, x0: Tensor, index: Tensor, restart: int) -> Tensor:
-    """The starting variable: a parameterization's init, or x0 plus a random feasible delta."""
+    """The starting variable: a parameterization's init, the given start (projected), or x0 plus
+    a random feasible delta."""
     if p.param is not None:
         return p.param.init(tuple(x0.shape[1:]), index, p.seed, restart, x0)
+    if p.start is not None:
+        return _projector(p, x0, index)(p.start[index].to(x0.dtype))
     if p.random_start and p.threat is not None and _bounded(p.threat):
         return x0 + p.threat.random_start(x0, index, p.seed, restart)
     return x0.clone()
@@ -290,6 +304,20 @@ def _seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+def _check_start(start: Tensor | None, x: Tensor, param: Param | None) -> None:
+    if start is None:
+        return
+    if param is not None:
+        raise ValueError("start= sets a starting image; with param= the parameterization sets it")
+    if not isinstance(start, Tensor) or start.shape != x.shape:
+        raise ValueError(f"start must be a tensor shaped like x {tuple(x.shape)}, got "
+                         f"{tuple(start.shape) if isinstance(start, Tensor) else type(start).__name__}")
+    if start.device != x.device:
+        raise ValueError(f"start is on {start.device} but x is on {x.device}")
+    if not bool(torch.isfinite(start).all()):
+        raise ValueError("start holds NaN or infinite values")
 
 
 def _autocast_dtype(autocast: torch.dtype | str | None) -> torch.dtype | None:

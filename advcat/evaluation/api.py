@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from advcat.attacks.base import DEFAULT_EPS, NORM_ALIASES
+from advcat.engine.interrupts import counting
 from advcat.engine.rng import fresh_seed
 from advcat.evaluation.batch import Plan, evaluate_batch
 from advcat.evaluation.cascade import AttackSpec, forward, resolve_stages
@@ -28,13 +29,15 @@ from advcat.evaluation.distributed import World, join
 from advcat.evaluation.report import Report
 from advcat.evaluation.state import RunDir
 from advcat.evaluation.totals import build_report
-from advcat.models.guard import borrowed
+from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.progress import progress_bar
+from advcat.threats.linf import check_linf_budget
 
 CONFIG_FORMAT = 1
 
 
+@any_grad_mode
 def evaluate(
     model: nn.Module,
     data: object,
@@ -63,7 +66,7 @@ def evaluate(
     """
     norm_key, eps_list = _check_arguments(model, norm, eps, n, batch_size, seed, sanity_points)
     start = time.perf_counter()
-    with borrowed(model):
+    with borrowed(model), counting():
         device = _device(model)
         points = resolve_data(data, model)
         count = _count(points, n)
@@ -157,11 +160,13 @@ def _check_arguments(
         raise ValueError(f"unknown norm {norm!r}; expected one of linf, l2, l1")
     values = [DEFAULT_EPS[key]] if eps is None else [eps] if isinstance(eps, (int, float)) else list(eps)
     if not values or any(
-        isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or e <= 0
+        isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or e < 0
         for e in values
     ):
-        raise ValueError(f"eps must be a positive number or a non-empty list of them, got {eps!r}")
+        raise ValueError(f"eps must be a number >= 0 or a non-empty list of them, got {eps!r}")
     values = sorted(float(e) for e in values)
+    if key == "linf":
+        check_linf_budget(values[-1], stacklevel=5)
     if len(set(values)) != len(values):
         raise ValueError(f"eps lists a budget twice: {eps!r}")
     for name, value, low in (("n", n, 1), ("batch_size", batch_size, 1), ("sanity_points", sanity_points, 0)):

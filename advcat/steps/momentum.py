@@ -21,7 +21,7 @@ class Momentum(Step):
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) \
                 or not math.isfinite(decay) or decay < 0:
             raise ValueError(f"decay must be a finite number >= 0, got {decay!r}")
-        self.alpha = check_size(alpha, "alpha")
+        self.alpha = check_size(alpha, "alpha", allow_zero=True)
         self.decay = float(decay)
         self.p = float(p)
 

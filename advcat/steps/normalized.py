@@ -23,7 +23,7 @@ class Normalized(Step):
             raise ValueError(f"p must be 1, 2 or float('inf'), got {p!r}")
         if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q < 1.0:
             raise ValueError(f"q must be a quantile in [0, 1), got {q!r}")
-        self.alpha = check_size(alpha, "alpha")
+        self.alpha = check_size(alpha, "alpha", allow_zero=True)
         self.p = float(p)
         self.q = float(q)
 

@@ -10,10 +10,11 @@ from advcat.steps.sizes import check_size, show_size
 
 
 class Sign(Step):
-    """Move every coordinate by alpha (a float or an (N,) tensor) along the gradient's sign."""
+    """Move every coordinate by alpha (a float or an (N,) tensor; 0 keeps a sample in place) along
+    the gradient's sign."""
 
     def __init__(self, alpha: float | Tensor) -> None:
-        self.alpha = check_size(alpha, "alpha")
+        self.alpha = check_size(alpha, "alpha", allow_zero=True)
 
     def __repr__(self) -> str:
         return f"Sign(alpha={show_size(self.alpha)})"
