@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 TORCH := torch==2.14.1 torchvision==0.29.1
 # The lock: both targets install from it, so a fresh machine gets the versions CI was green with.
 LOCK := constraints.txt
+# Fashion-MNIST for the transfer-learning example's test: Debian's package (root or sudo installs it).
+FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lock clean
 
@@ -16,13 +19,17 @@ demo: $(VENV)/.installed-base
 	$(BIN)/advcat demo
 
 # Every check runs even after one fails, so a single run shows all problems; any failure fails.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(FASHION)
 	@status=0; \
 	echo "== ruff"; $(BIN)/ruff check advcat tests benchmarks examples || status=1; \
 	echo "== mypy"; $(BIN)/mypy || status=1; \
 	echo "== mkdocs"; $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site || status=1; \
 	echo "== pytest"; $(BIN)/pytest -m "not gpu" -q || status=1; \
 	exit $$status
+
+$(FASHION):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
