@@ -17,8 +17,12 @@ from advcat.steps.square import Square as SquareStep
 
 
 class Square(Attack):
-    """Square attack, linf or l2: `steps` queries per sample (5000 and p_init 0.8 as in
-    AutoAttack), margin loss, early stopping always on (a broken sample costs no more queries)."""
+    """Square attack, linf or l2: `steps` queries per sample (5000 and p_init 0.8, AutoAttack's
+    values), margin loss, early stopping always on (a broken sample costs no more queries).
+
+    Unlike AutoAttack's, the square-size schedule is rescaled to `steps`, so `steps=5000` halves p
+    after 5, 25, 100, ... queries where AutoAttack halves it after 10, 50, 200, ... (docs/attacks.md).
+    """
 
     name = "square"
     norms = ("linf", "l2")

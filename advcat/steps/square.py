@@ -6,7 +6,8 @@ then draws the next proposal from the accepted perturbation: linf sets one rando
 +-eps per channel, L2 moves the perturbation's mass from one square into another, refilled with
 a pseudo-Gaussian pattern. The first proposal is the paper's start (linf: vertical stripes of
 +-eps; L2: a grid of pseudo-Gaussian blocks) and is always accepted. Square sizes follow the
-paper's schedule of p. Draws are per sample, from (seed, sample id, restart, iteration).
+paper's schedule of p rescaled to the run's length (AutoAttack does not rescale it: see
+`square_fraction`). Draws are per sample, from (seed, sample id, restart, iteration).
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def _l2_normalize(delta: Tensor, eps: Tensor) -> Tensor:
 class Square(Step):
     """Square attack proposals for the "linf" or "l2" threat; the score should be a margin loss.
 
-    `p_init` is the initial fraction of pixels a square covers (0.8 as AutoAttack uses; the paper
-    uses 0.05 for linf and 0.1 for L2 on ImageNet with 10,000 queries); `steps` fixes the schedule
-    (None: the engine's number of steps). eps comes from the engine's bounded threat.
+    `p_init` is the initial fraction of pixels a square covers (0.8, AutoAttack's value; the paper
+    uses 0.05 for linf and 0.1 for L2 on ImageNet with 10,000 queries); `steps` is the length the
+    schedule is rescaled to (None: the engine's number of steps), where AutoAttack's standard
+    version runs the unscaled 10,000-query schedule for its 5000 queries. eps comes from the
+    engine's bounded threat.
     """
 
     needs_grad = False
