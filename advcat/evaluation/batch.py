@@ -2,11 +2,13 @@
 
 The result is a plain JSON-able record keyed by the points' data-set indices, so batches can be
 committed to disk one by one (resume) and computed by any process (sharding) with the same result.
+A model with no input gradient gets only the gradient-free attacks; the gradient ones break nothing.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +18,20 @@ from torch import Tensor, nn
 
 from advcat.engine.rng import derive_seed
 from advcat.evaluation import sanity
-from advcat.evaluation.cascade import Stage, attack_rows, forward, run_cascade, stage_seed
+from advcat.evaluation.cascade import (
+    Stage,
+    attack_rows,
+    forward,
+    has_input_gradient,
+    run_cascade,
+    stage_seed,
+)
 from advcat.validate import check_logits
 
 MISCLASSIFIED = -2
 ROBUST = -1
 SANITY_STREAM = 211
+MARGIN_STREAM = 223
 
 
 @dataclass
@@ -38,7 +48,7 @@ class Plan:
 
     def extra_codes(self) -> list[str]:
         """Names of the breakers after the stages: the sanity attacks that also count."""
-        return ["fgsm (sanity)", "doubled steps (sanity)"]
+        return ["fgsm (sanity)", "doubled steps (sanity)", "margin pgd (sanity)"]
 
     def doubled_stage(self) -> Stage | None:
         """The stage whose steps the doubled-steps check doubles: the first (it sees every point),
@@ -61,17 +71,21 @@ def evaluate_batch(
     xc, yc, idc = x[rows], y[rows], ids[rows.cpu()]
     record: dict[str, Any] = {"index": ids.tolist(), "label": y.tolist(), "clean": clean.tolist(), "eps": []}
     record["seconds_clean"] = time.perf_counter() - start
-    record.update(_probes(model, x, xc, yc, idc, logits, plan))
+    graph = _differentiable(model, xc)
+    record.update(_probes(model, x, xc, yc, idc, logits, plan, graph))
     subset = (idc < plan.sanity_points).to(xc.device)
     for e, eps in enumerate(plan.eps):
         outcome = run_cascade(
-            model, xc, yc, idc, plan.stages, eps, norm=plan.norm, seed=plan.seed, batch_size=plan.batch_size
+            model, xc, yc, idc, plan.stages, eps, norm=plan.norm, seed=plan.seed, batch_size=plan.batch_size,
+            differentiable=graph,
         )
         started = time.perf_counter()
-        fgsm = _fgsm(model, xc, yc, idc, eps, plan, e)
-        doubled = _doubled(model, xc, yc, idc, eps, plan, subset)
+        fgsm = _fgsm(model, xc, yc, idc, eps, plan, e, graph)
+        doubled = _doubled(model, xc, yc, idc, eps, plan, subset, graph)
+        margin = _margin(model, xc, yc, idc, eps, plan, subset, e, graph)
+        before = _fold(outcome.broken_by, [fgsm, doubled], len(plan.stages))
         broken_by = torch.full((x.shape[0],), MISCLASSIFIED, dtype=torch.long)
-        broken_by[rows.cpu()] = _fold(outcome.broken_by, fgsm, doubled, len(plan.stages))
+        broken_by[rows.cpu()] = _fold(outcome.broken_by, [fgsm, doubled, margin], len(plan.stages))
         record["eps"].append(
             {
                 "broken_by": broken_by.tolist(),
@@ -87,6 +101,9 @@ def evaluate_batch(
                     "single": int((outcome.broken_by[subset.cpu()] == 0).sum()),
                     "doubled": int(doubled[subset].sum()),
                 },
+                "margin": None
+                if margin is None
+                else _margin_counts(outcome.broken_by, before, margin, subset, plan),
                 "seconds_sanity": time.perf_counter() - started,
             }
         )
@@ -94,10 +111,26 @@ def evaluate_batch(
     return record
 
 
+def _differentiable(model: nn.Module, xc: Tensor) -> bool:
+    """Whether the gradient attacks can run on this batch; if not, a warning says what that means even
+    with the sanity checks off."""
+    if xc.shape[0] == 0 or has_input_gradient(model, xc):
+        return True
+    warnings.warn(
+        "the model's forward cuts the autograd graph (no gradient reaches the input): the gradient attacks "
+        "are skipped and break nothing, so robust accuracy is only an upper bound from the gradient-free "
+        "attacks; wrap the non-differentiable step with advcat.bpda",
+        UserWarning,
+        stacklevel=3,
+    )
+    return False
+
+
 def _probes(
-    model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: Plan
+    model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: Plan, graph: bool
 ) -> dict[str, Any]:
-    """Gradients at the clean points, a second forward pass, and the unbounded attack on the subset."""
+    """Gradients at the clean points, a second forward pass, and the unbounded attack on the subset
+    (which, being a gradient attack, breaks nothing without a `graph` from logits to input)."""
     if not plan.sanity:
         return {"probe": None, "large": None}
     started = time.perf_counter()
@@ -110,7 +143,9 @@ def _probes(
     }
     subset = (idc < plan.sanity_points).nonzero().squeeze(1).to(xc.device)
     large = None
-    if subset.numel():
+    if subset.numel() and not graph:
+        large = {"points": int(subset.numel()), "robust": int(subset.numel())}
+    elif subset.numel():
         seed = derive_seed(plan.seed, SANITY_STREAM)
         broken = sanity.unbounded_broken(model, xc[subset], yc[subset], idc[subset.cpu()], plan.norm,
                                          seed=seed, batch_size=plan.batch_size)
@@ -119,16 +154,18 @@ def _probes(
 
 
 def _fgsm(
-    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, e: int
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, e: int, graph: bool
 ) -> Tensor | None:
     if not plan.sanity or xc.shape[0] == 0:
         return None
+    if not graph:
+        return torch.zeros(xc.shape[0], dtype=torch.bool, device=xc.device)
     seed = derive_seed(plan.seed, SANITY_STREAM, e)
     return sanity.fgsm_broken(model, xc, yc, idc, eps, plan.norm, seed=seed, batch_size=plan.batch_size)
 
 
 def _doubled(
-    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, subset: Tensor
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, subset: Tensor, graph: bool
 ) -> Tensor | None:
     """Points of the subset that the first stage breaks with twice its steps (same random start)."""
     stage = plan.doubled_stage()
@@ -136,7 +173,7 @@ def _doubled(
         return None
     broken = torch.zeros(xc.shape[0], dtype=torch.bool, device=xc.device)
     rows = subset.nonzero().squeeze(1)
-    if rows.numel():
+    if rows.numel() and graph:
         assert stage.steps is not None
         attack = stage.build(eps, steps=2 * stage.steps)
         broken[rows] = attack_rows(model, attack, xc, yc, idc, rows, eps, norm=plan.norm,
@@ -144,10 +181,50 @@ def _doubled(
     return broken
 
 
-def _fold(broken_by: Tensor, fgsm: Tensor | None, doubled: Tensor | None, stages: int) -> Tensor:
-    """Points the cascade left standing but a sanity attack broke are broken too (codes after the stages)."""
+def _margin(
+    model: nn.Module,
+    xc: Tensor,
+    yc: Tensor,
+    idc: Tensor,
+    eps: float,
+    plan: Plan,
+    subset: Tensor,
+    e: int,
+    graph: bool,
+) -> Tensor | None:
+    """Points of the subset PGD on the margin loss breaks: the check that shares no loss with the cascade."""
+    if not plan.sanity:
+        return None
+    broken = torch.zeros(xc.shape[0], dtype=torch.bool, device=xc.device)
+    rows = subset.nonzero().squeeze(1)
+    if rows.numel() and graph:
+        seed = derive_seed(plan.seed, MARGIN_STREAM, e)
+        broken[rows] = sanity.margin_broken(model, xc[rows], yc[rows], idc[rows.cpu()], eps, plan.norm,
+                                            seed=seed, batch_size=plan.batch_size)
+    return broken
+
+
+def _margin_counts(
+    cascade: Tensor, before: Tensor, margin: Tensor, subset: Tensor, plan: Plan
+) -> dict[str, Any]:
+    """On the subset: the margin attack's breaks, the first stage's (None if gradient-free), those of
+    every other attack (cascade, FGSM, doubled steps), and the margin attack's breaks they all missed."""
+    inside = subset.cpu()
+    hit = margin.cpu() & inside
+    return {
+        "points": int(inside.sum()),
+        "broken": int(hit.sum()),
+        "first": None if plan.stages[0].gradient_free else int((cascade[inside] == 0).sum()),
+        "broken_other": int((before[inside] != ROBUST).sum()),
+        "missed": int((hit & (before == ROBUST)).sum()),
+    }
+
+
+def _fold(broken_by: Tensor, extras: Sequence[Tensor | None], stages: int) -> Tensor:
+    """Points the cascade left standing but a sanity attack broke are broken too (codes after the stages,
+    in the order of `extras`)."""
     out = broken_by.clone()
-    for code, extra in ((stages, fgsm), (stages + 1, doubled)):
+    for code, extra in enumerate(extras, start=stages):
         if extra is not None:
             out[(out == ROBUST) & extra.cpu()] = code
     return out

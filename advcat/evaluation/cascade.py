@@ -2,7 +2,8 @@
 robust only if every attack failed on it.
 
 A claimed success is re-checked before it counts: the adversarial image must lie in [0, 1] and in
-the eps-ball, and the model's own prediction on it must differ from the label.
+the eps-ball, and the model's own prediction on it must differ from the label. On a model whose
+forward cuts the autograd graph the gradient attacks cannot run: they are skipped, breaking nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ GRADIENT_FREE = frozenset({"square"})
 # Square's role after the gradient attacks is to catch masking, which shows in its first queries
 # (the gradient_free_stage check). On the Fashion-MNIST benchmark models AutoAttack's 5000-query
 # Square broke no point its gradient attacks had left, yet took a third to two fifths of its time
-# (benchmarks/RESULTS.md); ("square", {"steps": 5000}) restores AutoAttack's budget.
+# (benchmarks/RESULTS.md); ("square", {"steps": 5000}) restores AutoAttack's query count
+# (not its attack: the square-size schedule is rescaled to the budget, docs/attacks.md).
 SQUARE_QUERIES = 1000
 AttackSpec = str | tuple[str, dict[str, Any]] | Attack | Callable[[float], Attack]
 
@@ -199,15 +201,17 @@ def run_cascade(
     norm: str,
     seed: int,
     batch_size: int | None,
+    differentiable: bool = True,
 ) -> Outcome:
-    """Run `stages` in order at `eps` on the points of this batch (all correctly classified)."""
+    """Run `stages` in order at `eps` on the points of this batch (all correctly classified); with
+    `differentiable` False (see `has_input_gradient`) only the gradient-free ones run."""
     standing = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     broken_by = torch.full((x.shape[0],), -1, dtype=torch.long)
     outcome = Outcome(broken_by=broken_by, standing=[], broken=[], seconds=[])
     for s, stage in enumerate(stages):
         start = time.perf_counter()
         before = int(standing.sum())
-        if before:
+        if before and (differentiable or stage.gradient_free):
             rows = standing.nonzero().squeeze(1)
             hit = attack_rows(
                 model,
@@ -253,6 +257,18 @@ def attack_rows(
         index=ids[rows.cpu()],
     )
     return verified(model, x[rows], result.adv, y[rows], eps, norm, result.success, batch_size)
+
+
+def has_input_gradient(model: nn.Module, x: Tensor) -> bool:
+    """Whether the model's logits on the first image of `x` depend differentiably on it (False when the
+    forward cuts the autograd graph: a .detach(), a PIL or NumPy round trip, a comparison)."""
+    xb = x[:1].detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(xb)
+        if not logits.requires_grad:
+            return False
+        grad = torch.autograd.grad(logits.float().sum(), xb, allow_unused=True)[0]
+    return grad is not None
 
 
 def verified(

@@ -94,6 +94,7 @@ def _totals(
     only: list[int] = []
     grad: list[int] = []
     doubled: list[dict[str, Any] | None] = []
+    margin: list[dict[str, Any] | None] = []
     doubled_stage = plan.doubled_stage()
     for e in range(len(plan.eps)):
         rows = [r["eps"][e] for r in ordered]
@@ -117,6 +118,8 @@ def _totals(
                 **{k: sum(p[k] for p in parts) for k in ("points", "single", "doubled")},
             }
         )
+        marks = [r["margin"] for r in rows if r.get("margin") is not None]
+        margin.append(_margin_sums(marks, plan.stages[0].name) if marks else None)
     probes = [r["probe"] for r in ordered if r["probe"] is not None]
     large = [r["large"] for r in ordered if r["large"] is not None]
     return {
@@ -129,6 +132,7 @@ def _totals(
         "fgsm_only": only,
         "gradient_broken": grad,
         "doubled": doubled,
+        "margin": margin,
         "large_points": sum(p["points"] for p in large),
         "large_robust": sum(p["robust"] for p in large),
         "large_eps": large_eps(plan.norm, image_shape),
@@ -136,4 +140,14 @@ def _totals(
         "zero_gradients": sum(p["zero"] for p in probes),
         "nan_gradients": sum(p["nan"] for p in probes),
         "randomized": any(p["randomized"] for p in probes),
+    }
+
+
+def _margin_sums(parts: list[dict[str, Any]], first: str) -> dict[str, Any]:
+    """The margin-loss check's counts over batches (`first` is None when the first stage is gradient-free)."""
+    firsts = [p["first"] for p in parts]
+    return {
+        "name": first,
+        "first": None if None in firsts else sum(firsts),
+        **{k: sum(p[k] for p in parts) for k in ("points", "broken", "broken_other", "missed")},
     }
