@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -29,6 +30,19 @@ def test_every_figure_is_written_and_shown(gallery):
         assert image.shape[0] > 100 and image.shape[1] > 100
         assert f'id="{key}"' in page and f'src="{key}.png"' in page
     assert page.count("<pre><code>advcat.") == len(FIGURES)
+
+
+def test_every_link_of_the_index_page_resolves(gallery):
+    from urllib.parse import unquote
+
+    page = (gallery / "index.html").read_text()
+    links = re.findall(r'(?:href|src)="([^"#]+)"', page)
+    assert links
+    missing = [link for link in links if not (gallery / unquote(link)).is_file()]
+    assert missing == []
+    for saved in ("robustness/report.json", "ideal_default.safetensors", "ideal_plain.json",
+                  "transfer_pgd.json", "transfer_mifgsm.safetensors"):
+        assert f'href="{saved}"' in page, saved
 
 
 def test_summary_numbers_match_the_saved_tensors(gallery):

@@ -55,6 +55,12 @@ class Demo:
         (self.out / "summary.json").write_text(json.dumps(self.summary, indent=2, default=str))
         write_index(self.out, TITLE, INTRO, self.entries)
 
+    def saved(self, result: Any, name: str) -> list[str]:
+        """Save `result` as NAME in the demo folder; the files it wrote, relative to the folder."""
+        written = Path(result.save(self.out / name))
+        files = [written, written.with_name(written.name[: -len(".json")] + ".safetensors")]
+        return [f.relative_to(self.out).as_posix() for f in files if f.is_file()]
+
     def name(self, index: int) -> str:
         return self.classes[index] if self.classes else str(index)
 
@@ -85,8 +91,7 @@ def ideal_images(demo: Demo) -> None:
         size=s.synth_size,
         progress=demo.progress,
     )
-    default.save(demo.out / "ideal_default")
-    plain.save(demo.out / "ideal_plain")
+    files = demo.saved(default, "ideal_default") + demo.saved(plain, "ideal_plain")
     numbers: dict[str, Any] = {}
     titles = []
     images = torch.cat([plain.images, default.images])
@@ -122,7 +127,7 @@ def ideal_images(demo: Demo) -> None:
                 f"tv=0.0, steps={s.synth_steps})"
             ),
             numbers=numbers,
-            files=["ideal_default.json", "ideal_plain.json"],
+            files=files,
         ),
         figure,
     )
@@ -143,7 +148,7 @@ def _attack_entry(demo: Demo, key: str, x: Tensor, y: Tensor, target: str, title
         target=target,
         progress=demo.progress,
     )
-    result.save(demo.out / key)
+    files = demo.saved(result, key)
     clean = demo.probs(demo.model, x)
     after = torch.softmax(result.logits, 1)
     goal = int(result.target[0]) if result.target is not None else -1
@@ -176,7 +181,7 @@ def _attack_entry(demo: Demo, key: str, x: Tensor, y: Tensor, target: str, title
                 f'steps={s.attack_steps}, target="{target}")'
             ),
             numbers=numbers,
-            files=[f"{key}.json", f"{key}.safetensors"],
+            files=files,
         ),
         figure,
     )
@@ -255,19 +260,23 @@ def transfer(demo: Demo, x: Tensor, y: Tensor) -> None:
     }
     numbers: dict[str, Any] = {"eps (linf)": s.transfer_eps}
     titles = []
+    files: list[str] = []
     target = advcat.data.class_index("Siamese cat")
-    for name, result in runs.items():
+    for (name, result), key in zip(runs.items(), ("transfer_pgd", "transfer_mifgsm")):
+        files += demo.saved(result, key)
         second = demo.probs(demo.second, result.adv)
         top = int(second[0].argmax())
         numbers[f"{name}: Lite0 fooled"] = bool(result.success[0])
         numbers[f"{name}: Lite2 prediction"] = demo.name(top)
         numbers[f"{name}: Lite2 p(Siamese cat)"] = float(second[0, target])
         numbers[f"{name}: Lite2 no longer sees the dog"] = top != int(y[0])
-        titles.append(f"{name}\nLite2: {demo.name(top)} ({float(second[0].max()):.2f})")
+        titles.append(f"{name}\nLite2: {demo.name(top)} p={float(second[0].max()):.2f}")
     clean = demo.probs(demo.second, x)
+    numbers["clean: Lite2 prediction"] = demo.name(int(clean[0].argmax()))
+    numbers["clean: Lite2 p(Siamese cat)"] = float(clean[0, target])
     figure = gallery(
         torch.cat([x] + [r.adv for r in runs.values()]),
-        [f"clean\nLite2: {demo.name(int(clean[0].argmax()))}"] + titles,
+        [f"clean\nLite2: {demo.name(int(clean[0].argmax()))} p={float(clean[0].max()):.2f}"] + titles,
         title=f"Transfer to EfficientNet-Lite2 (linf eps = {s.transfer_eps * 255:.0f}/255)",
     )
     demo.add(
@@ -288,6 +297,7 @@ def transfer(demo: Demo, x: Tensor, y: Tensor) -> None:
                 'advcat.transfer_rate(result, advcat.load_model("efficientnet_lite2"))'
             ),
             numbers=numbers,
+            files=files,
         ),
         figure,
     )
@@ -367,7 +377,7 @@ def robustness(demo: Demo) -> None:
         sanity=False,
         progress=demo.progress,
     )
-    report.save(demo.out / "robustness")
+    saved = report.save(demo.out / "robustness")
     numbers = {"clean accuracy": report.clean_accuracy}
     for eps, accuracy in zip(s.robust_eps, report.robust_accuracy):
         numbers[f"robust accuracy at {eps * 255:g}/255"] = accuracy
@@ -387,7 +397,7 @@ def robustness(demo: Demo) -> None:
                 f'attacks=[("apgd_ce", {{"steps": {s.robust_steps}}})], sanity=False)'
             ),
             numbers=numbers,
-            files=["robustness.json"],
+            files=[saved.relative_to(demo.out).as_posix()],
         ),
         robustness_curve([report]),
     )
