@@ -44,6 +44,18 @@ class Attribution:
     def __len__(self) -> int:
         return int(self.raw.shape[0])
 
+    def summary(self) -> str:
+        """One line: method, images, the classes attributed, baseline, and IG's convergence delta."""
+        targets = sorted(set(self.target.tolist()))
+        shown = ", ".join(str(t) for t in targets[:5]) + (", ..." if len(targets) > 5 else "")
+        layer = f" at {self.layer}" if self.layer else ""
+        delta = "" if self.delta is None else f", max |delta| {float(self.delta.abs().max()):.3g}"
+        return (f"{self.method}{layer} on {len(self)} images, class {shown}, baseline {self.baseline}, "
+                f"map {tuple(self.map.shape[1:])}{delta}")
+
+    def __repr__(self) -> str:
+        return f"Attribution({self.summary()})"
+
     def heat(self, absolute: bool = True) -> Tensor:
         """(N, 1, H, W) map to show or compare: sum of |raw| over channels, or `map` if signed."""
         if not absolute:

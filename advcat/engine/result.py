@@ -30,3 +30,18 @@ class Result:
     objective: str
     z: Tensor | None = None
     interrupted: bool = False
+
+    def summary(self) -> str:
+        """One line: the objective, how many samples succeeded, the mean best score and the cost."""
+        n = int(self.x.shape[0])
+        cut = "INTERRUPTED (partial result): " if self.interrupted else ""
+        success = "" if self.success is None else f"success {int(self.success.sum())}/{n}, "
+        return (
+            f"{cut}maximized {self.objective} on {n} images: {success}mean best score "
+            f"{float(self.score.float().mean()):.4g}, "
+            f"mean steps {float(self.steps_taken.float().mean()):.1f}, "
+            f"mean queries {float(self.queries.float().mean()):.1f}, seed {self.seed}"
+        )
+
+    def __repr__(self) -> str:
+        return f"Result({self.summary()})"
