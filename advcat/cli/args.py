@@ -8,10 +8,14 @@ any model is loaded. Numbers must be finite: `1e400` (inf) and `nan` are refused
 from __future__ import annotations
 
 import math
-from argparse import ArgumentTypeError
+from argparse import ArgumentParser, ArgumentTypeError, Namespace
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from advcat.models import PixelModel
 
 
 def number(text: str) -> float:
@@ -106,3 +110,58 @@ def device(text: str) -> str:
     elif chosen.type not in ("cpu", "cuda", "mps"):
         raise ArgumentTypeError(f"expected a device such as cpu, cuda or cuda:1, got {text!r}")
     return text
+
+
+WEIGHTS_SUFFIXES = (".safetensors", ".pt", ".pth")
+
+
+def weights_file(text: str) -> str:
+    """A state dict file for --weights: an existing .safetensors, .pt or .pth file."""
+    path = Path(text)
+    if not path.name.endswith(WEIGHTS_SUFFIXES):
+        raise ArgumentTypeError(f"expected a .safetensors, .pt or .pth state dict file, got {text!r}")
+    if not path.is_file():
+        raise ArgumentTypeError(f"weights file not found: {text!r}")
+    return text
+
+
+def add_model_arguments(parser: ArgumentParser) -> None:
+    """--model NAME and --weights FILE, as every command that loads a model takes them."""
+    parser.add_argument("--model", default="efficientnet_lite0",
+                        help="model name (efficientnet_lite0, torchvision:ARCH, timm:ARCH) or an "
+                             "advcat checkpoint path (default: %(default)s)")
+    parser.add_argument("--weights", default=None, metavar="FILE", type=weights_file,
+                        help="a state dict (.safetensors, .pt, .pth) to load into the --model "
+                             "architecture, e.g. --model torchvision:resnet18 --weights r18.pth "
+                             "(default: the model's pretrained weights)")
+
+
+def load_model(args: Namespace, device: str | None = None) -> PixelModel:
+    """The PixelModel that --model and --weights name."""
+    import advcat
+
+    weights = "DEFAULT" if args.weights is None else args.weights
+    return advcat.load_model(args.model, weights=weights, device=device)
+
+
+def attack_options(method: str, items: list[str]) -> dict[str, object]:
+    """--option KEY=VALUE strings for attack `method`; a key that is none of the method's options is
+    refused with the list of those that are (its constructor's parameters, and eot)."""
+    import inspect
+
+    from advcat.attacks.registry import METHODS
+    from advcat.cli.attribute import parse_options
+
+    options = parse_options(items)
+    key = str(method).lower().replace("-", "_")
+    if key not in METHODS:
+        return options
+    parameters = inspect.signature(METHODS[key]).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return options
+    valid = sorted({p.name for p in parameters if p.kind is not p.VAR_POSITIONAL} | {"eot"})
+    unknown = [name for name in options if name not in valid]
+    if unknown:
+        raise ValueError(f"--option {unknown[0]}: {key} has no such option; its options are "
+                         f"{', '.join(valid)}")
+    return options

@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from advcat.cli.args import eps_or_none, out_dir, positive_int
+from advcat.cli.args import (
+    add_model_arguments,
+    attack_options,
+    eps_or_none,
+    load_model,
+    out_dir,
+    positive_int,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm", default=None, help="linf, l2 or l1 (default: the method's own)")
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="iterations (default: the method's own)")
-    parser.add_argument("--model", default="efficientnet_lite0",
-                        help="model name or advcat checkpoint path (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a method option, e.g. --option loss=dlr (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -53,20 +59,19 @@ def run(args: argparse.Namespace) -> int:
     import advcat
     from advcat.attacks import make_attack
     from advcat.attacks.rounding import attack_rounded
-    from advcat.cli.attribute import parse_options
     from advcat.data import image_path, read_image
     from advcat.data.classes import class_index, class_name
     from advcat.models import borrowed
     from advcat.viz.attack import amplify
 
-    settings = {"eps": args.eps, **parse_options(args.option)}
+    settings = {"eps": args.eps, **attack_options(args.method, args.option)}
     if args.norm is not None:
         settings["norm"] = args.norm
     if args.steps is not None:
         settings["steps"] = args.steps
     attacker = make_attack(args.method, **settings)
     paths = [image_path(image) for image in args.images]
-    model = advcat.load_model(args.model)
+    model = load_model(args)
     classes = model.info.classes
     target = None if args.target is None else class_index(_target(args.target), classes)
     x = torch.cat([advcat.load_image(image, model) for image in args.images])

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from advcat.cli.args import fraction, out_dir, positive_int
+from advcat.cli.args import add_model_arguments, fraction, load_model, out_dir, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="ig",
                         help="attribution method or alias: ig, saliency, gradcam, guided_backprop, "
                              "deeplift, smoothgrad, occlusion, ... (default: %(default)s)")
-    parser.add_argument("--model", default="efficientnet_lite0",
-                        help="model name or advcat checkpoint path (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--target", default=None,
                         help="class to explain, by index or name (default: the prediction)")
     parser.add_argument("--layer", default=None,
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     method = get_method(args.method)
     options = parse_options(args.option)
     paths = [image_path(image) for image in args.images]
-    model = advcat.load_model(args.model)
+    model = load_model(args)
     x = torch.cat([advcat.load_image(image, model) for image in args.images])
     target = args.target
     if target is not None and target.strip().isdigit():

@@ -7,15 +7,15 @@ processes (gloo on CPU, NCCL on GPUs) and rank 0 writes one report, the same as 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
-from advcat.cli.args import device, eps_list, out_dir, positive_int
+from advcat.cli.args import add_model_arguments, device, eps_list, load_model, out_dir, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat evaluate` options."""
-    parser.add_argument("--model", default="efficientnet_lite0",
-                        help="model name or advcat checkpoint path (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--data", required=True,
                         help="fashion_mnist[:train], imagenet_samples, cifar10_samples, "
                              "fashion_mnist_samples, photos (unlabelled), cifar10[:ROOT], an "
@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cpu, cuda, cuda:1 (default: this process's GPU under torchrun, else the "
                              "first GPU if any, else cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+# The columns of Report.robustbench_line, as a Markdown table header.
+ROBUSTBENCH_HEADER = ("| model | clean accuracy (%) | robust accuracy (%) | threat | eps | points | attacks |"
+                      "\n|---|---|---|---|---|---|---|")
 
 
 def parse_eps(text: str) -> list[float]:
@@ -71,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     attacks: str | list[str] = args.attacks
     if args.attacks not in ("standard", "fast"):
         attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]
-    model = advcat.load_model(args.model, device=_device(args.device))
+    model = load_model(args, device=_device(args.device))
+    committed = _committed_batches(args)
     report = advcat.evaluate(
         model, args.data, norm=args.norm, eps=eps, attacks=attacks, n=args.points, batch_size=args.batch_size,
         seed=args.seed, out=args.out, resume=not args.no_resume, progress=not args.no_progress,
@@ -81,5 +87,18 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None:
             report.plot().savefig(Path(args.out) / "robustness.png", dpi=100)
         print(report.to_markdown())
+        if committed:
+            print(f"resumed {committed} of {math.ceil(report.n / args.batch_size)} batches from {args.out}")
+        print(ROBUSTBENCH_HEADER)
         print(report.robustbench_line())
     return 0
+
+
+def _committed_batches(args: argparse.Namespace) -> int:
+    """How many batch files a resumed run finds in --out (what the run folder keeps, counted before the
+    run: advcat.evaluate refuses files of another run, so each one counted is reused)."""
+    if args.out is None or args.no_resume:
+        return 0
+    from advcat.evaluation.state import BATCHES
+
+    return sum(1 for path in (Path(args.out) / BATCHES).glob("*.json") if path.stem.isdigit())

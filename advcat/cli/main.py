@@ -70,6 +70,18 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def package_version() -> str:
+    """The installed advcat's version (its package metadata, else `advcat.__version__`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("advcat")
+    except PackageNotFoundError:
+        import advcat
+
+        return str(getattr(advcat, "__version__", "unknown"))
+
+
 def _summary(module: ModuleType) -> str:
     return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
 
@@ -80,6 +92,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         prog="advcat",
         description="Attack, explain and benchmark image classifiers in pixel space.",
     )
+    parser.add_argument("--version", action="version", version=f"advcat {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, path in COMMANDS.items():

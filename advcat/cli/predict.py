@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from advcat.cli.args import positive_int
+from advcat.cli.args import add_model_arguments, load_model, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `advcat predict` options."""
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help="image file, or a sample photo name (see advcat.samples())")
-    parser.add_argument("--model", default="efficientnet_lite0",
-                        help="model name (efficientnet_lite0, torchvision:ARCH, timm:ARCH) or an "
-                             "advcat checkpoint path (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--topk", type=positive_int, default=5, help="classes to print (default: 5)")
 
 
@@ -27,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     for image in args.images:
         image_path(image)
-    model = advcat.load_model(args.model)
+    model = load_model(args)
     images = torch.cat([advcat.load_image(image, model) for image in args.images])
     with borrowed(model), torch.no_grad():
         probs = model(images).softmax(dim=1)

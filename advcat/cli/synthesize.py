@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from advcat.cli.args import non_negative, out_dir, positive, positive_int
+from advcat.cli.args import add_model_arguments, load_model, non_negative, out_dir, positive, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="visualize a channel instead, e.g. blocks.4:17 (repeatable)")
     parser.add_argument("--out", required=True, metavar="DIR", type=out_dir,
                         help="folder for the results")
-    parser.add_argument("--model", default="efficientnet_lite0",
-                        help="model name or advcat checkpoint path (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--steps", type=positive_int, default=256,
                         help="optimization steps (default: 256)")
     parser.add_argument("--size", type=positive_int, default=None,
@@ -37,7 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the request, load the model, synthesize in one batched run, write the files."""
-    import advcat
     from advcat.data import save_image
     from advcat.synthesis import synthesize, visualize_channel
 
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     channels = [_channel(text) for text in args.channel]
     if len({layer for layer, _ in channels}) > 1:
         raise ValueError("all --channel options must name the same layer")
-    model = advcat.load_model(args.model)
+    model = load_model(args)
     options = {"steps": args.steps, "size": args.size, "n": args.n, "param": args.param,
                "transforms": None if args.no_transforms else "default", "lr": args.lr,
                "tv": args.tv, "seed": args.seed, "progress": not args.no_progress}
