@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
+import warnings
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def check_images(x: object, *, name: str = "x") -> Tensor:
@@ -65,11 +69,100 @@ def check_same_device(*tensors: Tensor, model: torch.nn.Module | None = None) ->
         )
 
 
-def check_logits(logits: Tensor) -> Tensor:
-    """The model's output must be finite (N, K) logits."""
-    if not isinstance(logits, Tensor) or logits.dim() != 2:
-        shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-        raise ValueError(f"the model must return logits of shape (N, K), got {shape}")
+def check_model_input(model: nn.Module, x: Tensor, *, name: str = "x") -> None:
+    """`x` has the dtype of the model's parameters and, for an advcat model, its channel count.
+
+    Otherwise torch fails deep inside the forward pass, or (one channel against three) broadcasts
+    the image silently; "dtype follows the input", so reduced precision goes through autocast=.
+    """
+    reference = _floating_tensor(model)
+    if reference is not None and x.dtype != reference.dtype:
+        want, got = _dtype_name(reference.dtype), _dtype_name(x.dtype)
+        method = _CASTS.get(reference.dtype)
+        cast = f"{name}.{method}()" if method else f"{name}.to(torch.{want})"
+        raise TypeError(
+            f"{name} must be {want} like the model's parameters (got {got}); use {cast} "
+            "(autocast= runs the model in reduced precision)"
+        )
+    info = getattr(model, "info", None)
+    means = getattr(info, "mean", None)
+    if means is None or len(means) < 2:
+        return
+    allowed = {len(means)} | ({1} if getattr(info, "in_channels", None) == 1 else set())
+    if x.shape[1] not in allowed:
+        expected = " or ".join(str(c) for c in sorted(allowed))
+        raise ValueError(
+            f"{name} has {x.shape[1]} channels but the model takes {expected} "
+            f"(its mean/std have {len(means)} entries); shape {tuple(x.shape)}"
+        )
+
+
+_CASTS = {torch.float32: "float", torch.float64: "double", torch.float16: "half", torch.bfloat16: "bfloat16"}
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _floating_tensor(model: nn.Module) -> Tensor | None:
+    """The model's first floating-point parameter (or buffer), which sets the input dtype."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor
+    return None
+
+
+def check_index(index: object, n: int, *, name: str = "index") -> Tensor:
+    """An integer (N,) tensor of sample ids, one per image of a batch of `n`."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of integer sample ids, got {type(index).__name__}")
+    if tuple(index.shape) != (n,):
+        raise ValueError(f"{name} must hold one sample id per image, shape ({n},); got {tuple(index.shape)}")
+    if index.dtype == torch.bool or index.is_floating_point() or index.is_complex():
+        raise TypeError(f"{name} must hold integer sample ids, got dtype {index.dtype}")
+    return index
+
+
+def check_seed(seed: object, *, name: str = "seed") -> int:
+    """An integer seed (a Python or NumPy integer); callers resolve None to a fresh seed first."""
+    if not isinstance(seed, bool):
+        try:
+            return operator.index(seed)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(f"{name} must be an integer or None, got {seed!r}")
+
+
+def check_model_output(output: object) -> Tensor:
+    """The model's output is a tensor (not a tuple of logits and extras, not a dict)."""
+    if isinstance(output, Tensor):
+        return output
+    kind = type(output).__name__
+    raise TypeError(
+        f"the model returned a {kind}; advcat needs a logits tensor (N, K): wrap the model in a "
+        "module whose forward returns only the logits, e.g. net(x)[0] or net(x).logits"
+    )
+
+
+def check_logits(logits: object) -> Tensor:
+    """The model's output must be finite (N, K) logits; warns when they look like probabilities."""
+    logits = check_model_output(logits)
+    if logits.dim() != 2:
+        raise ValueError(f"the model must return logits of shape (N, K), got {tuple(logits.shape)}")
     if not bool(torch.isfinite(logits).all()):
         raise ValueError("the model returned NaN or infinite logits on the input")
+    if logits.shape[1] > 1 and _probabilities(logits):
+        warnings.warn(
+            "the model seems to return probabilities (softmax): every row is non-negative and sums "
+            "to 1. Softmax outputs mask gradients, so the model looks more robust than it is; pass "
+            "logits (drop the final softmax)",
+            UserWarning,
+            stacklevel=2,
+        )
     return logits
+
+
+def _probabilities(logits: Tensor) -> bool:
+    """Every row non-negative and summing to 1 within 1e-4."""
+    rows = logits.detach().double()
+    return bool((rows >= 0).all()) and bool(((rows.sum(1) - 1).abs() <= 1e-4).all())

@@ -24,13 +24,20 @@ from advcat.attribution.targets import TargetLike, resolve_target
 from advcat.engine.rng import fresh_seed
 from advcat.models import borrowed, model_info, resolve_layer
 from advcat.models.guard import any_grad_mode, usable
-from advcat.validate import check_images, check_logits, check_same_device
+from advcat.validate import (
+    check_images,
+    check_logits,
+    check_model_input,
+    check_model_output,
+    check_same_device,
+)
 
 
 def predict_logits(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
     """The model's logits on `x`, computed in chunks of `batch_size` without gradients."""
     with torch.no_grad():
-        logits = torch.cat([model(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+        logits = torch.cat([check_model_output(model(x[i:i + batch_size]))
+                            for i in range(0, x.shape[0], batch_size)])
     return check_logits(logits)
 
 
@@ -104,6 +111,7 @@ def planned(
     check_images(x)
     rows = check_batch_size(batch_size)
     check_same_device(x, model=model)
+    check_model_input(model, x)
     check_layer_argument(spec, model, layer)
     opts = fill_auto_options(spec, opts, x)
     with borrowed(model):

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from advcat.attacks import Attack, make_attack
 from advcat.engine.rng import derive_seed
 from advcat.threats import make_threat
+from advcat.validate import check_model_input, check_model_output
 
 STAGE_STREAM = 101
 GRADIENT_FREE = frozenset({"square"})
@@ -299,7 +300,8 @@ def verified(
 def forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:
     """The model's logits on `x`, in chunks of `batch_size`."""
     step = batch_size or x.shape[0]
-    return torch.cat([model(x[i : i + step]) for i in range(0, x.shape[0], step)]).float()
+    check_model_input(model, x)
+    return torch.cat([check_model_output(model(x[i : i + step])) for i in range(0, x.shape[0], step)]).float()
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:

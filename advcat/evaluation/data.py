@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, SequentialSampler
 
-from advcat.validate import check_images, check_labels
+from advcat.validate import check_images, check_labels, check_model_input, check_model_output
 
 Fetch = Callable[[Tensor], tuple[Tensor, "Tensor | None"]]
 
@@ -87,8 +87,9 @@ def _num_classes(model: nn.Module | None, x: Tensor) -> int | None:
     if info is not None and info.num_classes is not None:
         return info.num_classes
     param = next(iter(model.parameters()), None)
+    check_model_input(model, x)
     with torch.no_grad():
-        logits = model(x[:1].to(param.device if param is not None else x.device))
+        logits = check_model_output(model(x[:1].to(param.device if param is not None else x.device)))
     return int(logits.shape[1]) if logits.dim() == 2 else None
 
 

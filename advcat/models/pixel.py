@@ -7,6 +7,7 @@ the metadata every other part needs: input size, preprocessing and class names.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,8 +72,12 @@ class PixelModel(nn.Module):
         super().__init__()
         if len(info.mean) != len(info.std):
             raise ValueError(f"mean and std differ in length: {info.mean} vs {info.std}")
-        if any(s <= 0 for s in info.std):
-            raise ValueError(f"std must be positive, got {info.std}")
+        if not info.mean:
+            raise ValueError("mean and std must hold one value per channel, got none")
+        if not all(math.isfinite(m) for m in info.mean):
+            raise ValueError(f"mean must be finite, got {info.mean}")
+        if not all(math.isfinite(s) and s > 0 for s in info.std):
+            raise ValueError(f"std must be positive and finite, got {info.std}")
         self.net = net
         self.info = info
         self.register_buffer("mean", torch.tensor(info.mean).view(1, -1, 1, 1), persistent=False)
@@ -109,17 +114,34 @@ def wrap(
         raise TypeError(f"wrap expects a torch.nn.Module, got {type(model).__name__}")
     if isinstance(model, PixelModel):
         raise ValueError("the model is already in pixel space (an advcat PixelModel)")
+    _check_size("input_size", input_size)
+    if resize is not None:
+        _check_size("resize", resize)
     info = ModelInfo(
         name=name or type(model).__name__,
         input_size=input_size,
         resize=resize if resize is not None else round(input_size / 0.875),
         interpolation=interpolation,
-        mean=tuple(float(m) for m in mean),
-        std=tuple(float(s) for s in std),
+        mean=_floats("mean", mean),
+        std=_floats("std", std),
         classes=None if classes is None else tuple(classes),
         weights="user",
     )
     return PixelModel(model, info)
+
+
+def _check_size(name: str, value: object) -> None:
+    """A size in pixels: a positive integer (0 would make every resize fail later)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (pixels), got {value!r}")
+
+
+def _floats(name: str, values: Sequence[float]) -> tuple[float, ...]:
+    """Per-channel numbers as floats, refusing what is not a number by the argument's name."""
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, one per channel, got {values!r}") from None
 
 
 def model_info(model: nn.Module) -> ModelInfo | None:

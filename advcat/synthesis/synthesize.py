@@ -6,6 +6,7 @@ a parameterization, transformation robustness and Adam. Everything is checked be
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from advcat.params import Param
 from advcat.steps import Adam
 from advcat.synthesis.recipes import Transform, default_tv, make_param, make_transforms
 from advcat.synthesis.result import SynthesisResult
-from advcat.validate import check_images, check_same_device
+from advcat.validate import check_images, check_same_device, check_seed
 
 TargetSpec = int | str | Sequence[int | str] | Tensor
 
@@ -71,6 +72,8 @@ def synthesize(
     `lr` is Adam's step size (None: the param's `default_lr`). `size` defaults to the model's
     input size (224 for a plain module); `image` starts from a photo instead of grey (DeepDream).
     """
+    if seed is not None:
+        check_seed(seed)
     plan = _plan(model, target, objective, param, transforms, steps, lr, size, n, tv, image)
     started = time.perf_counter()
     with borrowed(model):
@@ -107,10 +110,10 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0):
-        raise ValueError(f"lr must be a positive number or None, got {lr!r}")
-    if tv is not None and (isinstance(tv, bool) or not isinstance(tv, (int, float)) or tv < 0):
-        raise ValueError(f"tv must be a number >= 0 or None, got {tv!r}")
+    if lr is not None and (not _finite_number(lr) or lr <= 0):
+        raise ValueError(f"lr must be a finite positive number or None, got {lr!r}")
+    if tv is not None and (not _finite_number(tv) or tv < 0):
+        raise ValueError(f"tv must be a finite number >= 0 or None, got {tv!r}")
     chosen = make_param(param, from_photo=image is not None)
     tfm = make_transforms(transforms)
     classes = _class_names(model)
@@ -128,6 +131,11 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
     return _Plan(x0=x0, objective=goal, param=chosen, transforms=tfm,
                  lr=float(lr) if lr is not None else chosen.default_lr, tv=weight,
                  targets=targets, classes=classes)
+
+
+def _finite_number(value: object) -> bool:
+    """A real, finite int or float (not a bool): NaN would drop its term without a word."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _class_names(model: nn.Module) -> tuple[str, ...] | None:
