@@ -21,7 +21,16 @@ from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.threats import make_threat
 from advcat.threats.base import Threat
-from advcat.validate import check_images, check_labels, check_logits, check_same_device
+from advcat.validate import (
+    check_images,
+    check_index,
+    check_labels,
+    check_logits,
+    check_model_input,
+    check_model_output,
+    check_same_device,
+    check_seed,
+)
 
 DEFAULT_EPS = {"linf": 8 / 255, "l2": 0.5, "l1": 12.0}
 NORM_ALIASES = {"linf": "linf", "inf": "linf", "l_inf": "linf", "l2": "l2", "l1": "l1"}
@@ -39,6 +48,7 @@ class Goal:
     batch_size: int | None
     progress: bool
     classes: tuple[str, ...] | None
+    eot: int = 1
 
 
 class Attack:
@@ -49,6 +59,8 @@ class Attack:
     targeted: ClassVar[bool] = True
     #: minimum-norm attacks (CW, FMN) take eps=None as "unbounded" instead of the usual budget
     minimum_norm: ClassVar[bool] = False
+    #: forward passes averaged per step (expectation over a randomized model's draws); see `with_eot`
+    eot: int = 1
 
     def __init__(self, norm: str = "linf", eps: float | Tensor | None = None) -> None:
         key = NORM_ALIASES.get(str(norm).lower())
@@ -101,12 +113,12 @@ class Attack:
         """
         check_images(x)
         check_same_device(x, model=model)
-        if index is not None and tuple(index.shape) != (x.shape[0],):
-            raise ValueError(f"index must hold one sample id per image, shape ({x.shape[0]},); got "
-                             f"{tuple(index.shape)}")
+        check_model_input(model, x)
+        if index is not None:
+            check_index(index, x.shape[0])
         if target is not None and not self.targeted:
             raise ValueError(f"{self.name} is untargeted only; drop target=")
-        seed = fresh_seed() if seed is None else int(seed)
+        seed = fresh_seed() if seed is None else check_seed(seed)
         info = model_info(model)
         classes = info.classes if info is not None else None
         with borrowed(model), sample_keys(index):
@@ -132,6 +144,7 @@ class Attack:
                 batch_size=batch_size,
                 progress=progress,
                 classes=classes,
+                eot=self.eot,
             )
             found = self.run(model, x, goal)
             adv = found.x.clamp(0.0, 1.0)
@@ -159,15 +172,26 @@ class Attack:
             interrupted=found.interrupted,
         )
 
+    def with_eot(self, eot: int) -> Attack:
+        """This attack with every step averaging `eot` forward passes (EOT, Athalye et al. 2018):
+        the attack for a model whose forward is random. Returns self."""
+        if isinstance(eot, bool) or not isinstance(eot, int) or eot < 1:
+            raise ValueError(f"eot must be an integer >= 1, got {eot!r}")
+        if eot > 1:
+            self.eot = eot
+        return self
+
     def _transforms(self) -> bool:
-        """Whether this attack's forward passes were randomized (then logits are recomputed)."""
-        return False
+        """Whether this attack's forward passes were randomized or averaged (then the final
+        logits are recomputed with one plain forward pass)."""
+        return self.eot > 1
 
 
 def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:
     if batch_size is None or batch_size >= x.shape[0]:
-        return model(x)
-    return torch.cat([model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+        return check_model_output(model(x))
+    chunks = [check_model_output(model(x[i : i + batch_size])) for i in range(0, x.shape[0], batch_size)]
+    return torch.cat(chunks)
 
 
 def whole_box(norm: str, x: Tensor) -> Threat:

@@ -38,8 +38,9 @@ def attack_criterion(goal: Goal) -> Criterion:
 
 def pursue(model: nn.Module, x: Tensor, goal: Goal, objective: Objective, step: Step, steps: int,
            **engine: Any) -> Result:
-    """One `optimize` run for `goal`: its threat, success test, early stopping, batch size, seed and
-    progress, with `engine` keywords (restarts, keep, param, transforms, ...) added or overriding."""
+    """One `optimize` run for `goal`: its threat, success test, early stopping, batch size,
+    seed, progress and EOT draws, with `engine` keywords (restarts, keep, param, transforms, ...)
+    added or overriding."""
     options: dict[str, Any] = {
         "threat": goal.threat,
         "success": attack_criterion(goal),
@@ -47,6 +48,7 @@ def pursue(model: nn.Module, x: Tensor, goal: Goal, objective: Objective, step: 
         "batch_size": goal.batch_size,
         "seed": goal.seed,
         "progress": goal.progress,
+        "eot": goal.eot,
     }
     options.update(engine)
     return optimize(model, x, objective, step=step, steps=steps, **options)

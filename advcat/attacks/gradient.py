@@ -107,4 +107,4 @@ class MIFGSM(PGD):
                       random_start=False, transforms=transforms)
 
     def _transforms(self) -> bool:
-        return self.diversity > 0
+        return self.diversity > 0 or super()._transforms()

@@ -32,17 +32,20 @@ METHODS: dict[str, type[Attack]] = {
 
 
 def make_attack(method: str, **options: Any) -> Attack:
-    """An attack object by name, with its options (norm, eps, steps, step_size, ...)."""
+    """An attack object by name, with its options (norm, eps, steps, step_size, ..., and `eot`, the
+    forward passes each step averages, for randomized models)."""
     key = str(method).lower().replace("-", "_")
     if key not in METHODS:
         close = difflib.get_close_matches(key, list(METHODS), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ValueError(f"unknown attack method {method!r}{hint}; available: {sorted(METHODS)}")
     cls = METHODS[key]
+    eot = options.pop("eot", 1)
     try:
-        return cls(**options)
+        made = cls(**options)
     except TypeError as error:
         raise TypeError(f"{key}: {error}") from error
+    return made.with_eot(eot)
 
 
 def attack(

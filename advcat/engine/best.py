@@ -39,9 +39,11 @@ class BestIterates:
         self.logits: Tensor | None = None
 
     def update(
-        self, index: Tensor, image: Tensor, x0: Tensor, score: Tensor, success: Tensor | None, logits: Tensor
+        self, index: Tensor, image: Tensor, x0: Tensor, score: Tensor, success: Tensor | None, logits: Tensor,
+        passes: int = 1,
     ) -> None:
-        """Record the active rows' current iterate (and its logits) where it beats their best."""
+        """Record the active rows' current iterate (and its logits) where it beats their best; the
+        iterate cost `passes` forward passes (queries)."""
         if self.logits is None:
             self.logits = logits.new_full((self.x.shape[0], logits.shape[1]), float("nan"))
         score = score.detach().float()
@@ -54,7 +56,7 @@ class BestIterates:
             assert self.norm is not None
             size = self.norm(image.detach() - x0).float()
             better = torch.where(old_succ, succ & (size < self.size[index]), succ | (score > old_score))
-        self.queries[index] += 1
+        self.queries[index] += passes
         rows = index[better]
         if rows.numel() == 0:
             return

@@ -30,7 +30,15 @@ from advcat.params.base import Param
 from advcat.progress import progress_bar
 from advcat.steps.base import State, Step, StepInfo
 from advcat.threats.base import Threat
-from advcat.validate import check_images, check_logits, check_same_device
+from advcat.validate import (
+    check_images,
+    check_index,
+    check_logits,
+    check_model_input,
+    check_model_output,
+    check_same_device,
+    check_seed,
+)
 
 Transform = Callable[[Tensor], Tensor]
 Callback = Callable[[dict[str, object]], None]
@@ -41,6 +49,9 @@ _AUTOCAST = {
     "fp16": torch.float16,
     "float16": torch.float16,
 }
+
+
+_TRANSFORM_STREAM = 0x7F3A  # keys transform draws apart from random starts and other streams
 
 
 @dataclass
@@ -60,6 +71,7 @@ class _Problem:
     random_start: bool
     start: Tensor | None
     transforms: Transform | None
+    eot: int
     autocast: torch.dtype | None
     seed: int
     classes: tuple[str, ...] | None
@@ -83,6 +95,7 @@ def optimize(
     start: Tensor | None = None,
     early_stop: bool = False,
     transforms: Transform | None = None,
+    eot: int = 1,
     autocast: torch.dtype | str | None = None,
     batch_size: int | None = None,
     seed: int | None = 0,
@@ -97,17 +110,18 @@ def optimize(
     (`threats.Unbounded()` measures its L2 size for keep="min_norm"). `success` tells when a
     sample is done: with `early_stop` it leaves the batch, and restarts skip it. `keep="min_norm"`
     keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
-    augmentations) apply before every forward pass (expectation over transformation). `index`
+    augmentations) apply before every forward pass, drawn per sample from (seed, sample id,
+    restart, step), so no draw depends on the batch. `eot=k` averages the score and the logits of
+    k forward passes per step (expectation over transformation: k transform draws, and k draws
+    of a randomized model's own noise); each counts as a query. `index`
     (N,) names the samples whose randomness each row draws (default 0..N-1): a data set's indices
     make a subset or shard draw what the same samples draw in a run over the whole set. `start`
     (pixels, the shape of `x`) is where every restart begins instead of `x` or a random start,
     projected into the threat (a minimum-norm search started from a known adversarial point).
     """
     _check_arguments(model, x, objective, step, steps, threat, param, keep, restarts, batch_size)
-    if index is not None and tuple(index.shape) != (x.shape[0],):
-        raise ValueError(
-            f"index must hold one sample id per image, shape ({x.shape[0]},); got {tuple(index.shape)}"
-        )
+    if index is not None:
+        check_index(index, x.shape[0])
     _check_start(start, x, param)
     x = usable(x)
     dtype = _autocast_dtype(autocast)
@@ -126,8 +140,9 @@ def optimize(
         random_start=random_start,
         start=None if start is None else usable(start).detach(),
         transforms=transforms,
+        eot=_count("eot", eot),
         autocast=dtype,
-        seed=fresh_seed() if seed is None else int(seed),
+        seed=fresh_seed() if seed is None else check_seed(seed),
         classes=info.classes if info is not None else None,
         callback=callback,
     )
@@ -210,16 +225,9 @@ def _descend(
         z = z.detach().requires_grad_(needs_grad)
         with torch.enable_grad() if needs_grad else torch.no_grad():
             image = p.param.to_image(z) if p.param is not None else z
-            activations.clear()
-            logits = _forward(p, image, restart, t, index)
-            if t == 0 and restart == 0:
-                check_logits(logits.detach())
-            ctx = Context(
-                x=image, logits=logits, index=index, x0=x0, activations=dict(activations), classes=p.classes
-            )
-            score = p.objective(ctx)
+            logits, score = _expected(p, image, x0, restart, t, index, activations)
         succeeded = p.success(logits.detach(), index) if p.success is not None else None
-        best.update(index, image, x0, score, succeeded, logits)
+        best.update(index, image, x0, score, succeeded, logits, passes=p.eot)
         if restart == 0:
             history[t] += float(score.detach().double().sum())
             counts[t] += index.numel()
@@ -287,16 +295,49 @@ def _projector(p: _Problem, x0: Tensor, index: Tensor) -> Callable[[Tensor], Ten
     return lambda z: x0 + threat.project(z - x0, x0, index)
 
 
-def _forward(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor) -> Tensor:
+def _expected(
+    p: _Problem, image: Tensor, x0: Tensor, restart: int, t: int, index: Tensor,
+    activations: dict[str, Tensor],
+) -> tuple[Tensor, Tensor]:
+    """The logits and the objective's score at `image`, each averaged over the `eot` draws."""
+    logits_sum: Tensor | None = None
+    score_sum: Tensor | None = None
+    for draw in range(p.eot):
+        activations.clear()
+        logits = _forward(p, image, restart, t, index, draw)
+        if t == 0 and restart == 0 and draw == 0:
+            check_logits(logits.detach())
+        ctx = Context(
+            x=image, logits=logits, index=index, x0=x0, activations=dict(activations), classes=p.classes,
+        )
+        score = p.objective(ctx)
+        logits_sum = logits if logits_sum is None else logits_sum + logits
+        score_sum = score if score_sum is None else score_sum + score
+    assert logits_sum is not None and score_sum is not None
+    return logits_sum / p.eot, score_sum / p.eot
+
+
+def _transformed(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor, draw: int) -> Tensor:
+    """`image` through the transforms, each row under its own sample's seed for this step and draw,
+    so a sample's transform is the same whatever batch, chunk, order or shard it runs in."""
+    assert p.transforms is not None
+    rows = []
+    for row, sid in enumerate(sample_ids(index).tolist()):
+        with _seeded(derive_seed(p.seed, sid, _TRANSFORM_STREAM, restart, t, draw)):
+            rows.append(p.transforms(image[row : row + 1]))
+    shapes = {tuple(r.shape[1:]) for r in rows}
+    if len(shapes) > 1:
+        raise ValueError(f"transforms must give every image the same shape, got {sorted(shapes)}")
+    return torch.cat(rows)
+
+
+def _forward(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor, draw: int = 0) -> Tensor:
     """The model's logits on `image` (after transforms, under autocast when asked)."""
-    inputs = image
-    if p.transforms is not None:
-        with _seeded(derive_seed(p.seed, int(sample_ids(index[:1])[0]), restart, t)):
-            inputs = p.transforms(image)
+    inputs = image if p.transforms is None else _transformed(p, image, restart, t, index, draw)
     context = torch.autocast(image.device.type, dtype=p.autocast) if p.autocast else nullcontext()
     with context:
         logits = p.model(inputs)
-    return logits.float()
+    return check_model_output(logits).float()
 
 
 @contextmanager
@@ -304,6 +345,12 @@ def _seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+def _count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
 
 
 def _check_start(start: Tensor | None, x: Tensor, param: Param | None) -> None:
@@ -344,6 +391,7 @@ def _check_arguments(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_images(x)
     check_same_device(x, model=model)
+    check_model_input(model, x)
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be an advcat Objective, got {type(objective).__name__}")
     if not isinstance(step, Step):
