@@ -68,8 +68,9 @@ def synthesize(
     each from its own seeded start. `param`: "fourier" (default), "pixel" (clipped pixels, the
     lesson's plain recipe with `transforms=None`), "sigmoid", "decorrelated" or a Param.
     `transforms`: "default" (kornia robustness stack), None or any callable. `tv` subtracts that
-    weight times total variation (None: 4.0 for Fourier and decorrelated params, 0 for pixels);
-    `lr` is Adam's step size (None: the param's `default_lr`). `size` defaults to the model's
+    weight times total variation (None: 4.0 for Fourier and decorrelated params, 0 for pixels, and
+    0 with an `objective`, which is used as given); `objective` may also come second, in place
+    of `target`. `lr` is Adam's step size (None: the param's `default_lr`). `size` defaults to the model's
     input size (224 for a plain module); `image` starts from a photo instead of grey (DeepDream).
     """
     if seed is not None:
@@ -102,6 +103,10 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
     """Check and resolve every argument before any work starts."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(target, Objective):  # synthesize(model, objective): the objective in second place
+        if objective is not None:
+            raise TypeError("target is an Objective and objective= is given too: pass one objective")
+        target, objective = None, target
     if target is None and objective is None:
         raise ValueError("give a target class (index or name), an objective, or both")
     if objective is not None and not isinstance(objective, Objective):
@@ -122,7 +127,7 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
     x0 = _start(model, image, size, count)
     targets = None if per_target is None else \
         torch.tensor(per_target, device=x0.device).repeat_interleave(n)
-    weight = default_tv(chosen) if tv is None else float(tv)
+    weight = (0.0 if objective is not None else default_tv(chosen)) if tv is None else float(tv)
     goal = objective if objective is not None else ClassLogit(targets)  # type: ignore[arg-type]
     if weight > 0:
         goal = goal - weight * TotalVariation()
