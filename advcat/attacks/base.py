@@ -63,6 +63,12 @@ class Attack:
     eot: int = 1
 
     def __init__(self, norm: str = "linf", eps: float | Tensor | None = None) -> None:
+        if isinstance(norm, nn.Module):
+            raise TypeError(
+                f"{type(self).__name__}() takes settings, not the model (the torchattacks habit): "
+                f"advcat passes the model at call time, {type(self).__name__}(eps=...)(model, x, y), "
+                "or advcat.attack(model, x, y, method=..., eps=...)"
+            )
         key = NORM_ALIASES.get(str(norm).lower())
         if key is None:
             raise ValueError(f"unknown norm {norm!r}; expected one of linf, l2, l1")
@@ -111,6 +117,11 @@ class Attack:
         `index` (N,): the samples' ids in a larger data set, which key their randomness (default
         0..N-1), so an attack on a subset or shard draws what a run over the whole set draws.
         """
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"the first argument must be the model (an nn.Module), got {type(model).__name__}: "
+                f"call the attack as attack(model, x, y), not attack(x, y)"
+            )
         check_images(x)
         check_same_device(x, model=model)
         check_model_input(model, x)
