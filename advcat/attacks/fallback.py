@@ -94,5 +94,6 @@ def _refined(attempt: Result, refine: Refine, x: Tensor, goal: Goal) -> Result:
 
 
 def _with(merged: Result, found: Result) -> Result:
-    """The merged result with `found`'s history, seed and interruption flag."""
+    """The merged result with `found`'s history, seed and objective (an interrupted run never gets
+    here: `BestOfRuns.add` re-raises its KeyboardInterrupt)."""
     return dataclasses.replace(merged, history=found.history, seed=found.seed, objective=found.objective)

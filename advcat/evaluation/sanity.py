@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from advcat.attacks import make_attack
+from advcat.attacks import Attack, make_attack
 from advcat.evaluation.cascade import forward, verified
 
 MONOTONE_POINTS = 0.0
@@ -92,7 +92,15 @@ def unbounded_broken(
     (a random image is misclassified by chance; the point is whether the gradient leads somewhere)."""
     eps = large_eps(norm, tuple(x.shape[1:]))
     attack = make_attack("pgd", norm=norm, eps=eps, steps=LARGE_EPS_STEPS, random_start=False, loss="margin")
-    result = attack(model, x, y, early_stop=True, seed=seed, batch_size=batch_size, index=ids)
+    return _broken_by(attack, model, x, y, ids, eps, norm, seed=seed, batch_size=batch_size, early_stop=True)
+
+
+def _broken_by(
+    attack: Attack, model: nn.Module, x: Tensor, y: Tensor, ids: Tensor, eps: float, norm: str, *,
+    seed: int, batch_size: int | None, early_stop: bool,
+) -> Tensor:
+    """The points `attack` breaks, each verified on the model within `eps` (see `verified`)."""
+    result = attack(model, x, y, early_stop=early_stop, seed=seed, batch_size=batch_size, index=ids)
     return verified(model, x, result.adv, y, eps, norm, result.success, batch_size)
 
 
@@ -108,8 +116,8 @@ def fgsm_broken(
     batch_size: int | None,
 ) -> Tensor:
     """Points FGSM breaks at `eps` (the single-step baseline an iterative attack must beat)."""
-    result = make_attack("fgsm", norm=norm, eps=eps)(model, x, y, seed=seed, batch_size=batch_size, index=ids)
-    return verified(model, x, result.adv, y, eps, norm, result.success, batch_size)
+    attack = make_attack("fgsm", norm=norm, eps=eps)
+    return _broken_by(attack, model, x, y, ids, eps, norm, seed=seed, batch_size=batch_size, early_stop=False)
 
 
 def margin_broken(
@@ -126,8 +134,7 @@ def margin_broken(
     """Points PGD on the margin loss breaks at `eps`: a check sharing no loss with a cross-entropy
     attack, since the margin (a logit difference) is not flattened by a saturated softmax."""
     attack = make_attack("pgd", norm=norm, eps=eps, steps=MARGIN_STEPS, loss="margin")
-    result = attack(model, x, y, early_stop=True, seed=seed, batch_size=batch_size, index=ids)
-    return verified(model, x, result.adv, y, eps, norm, result.success, batch_size)
+    return _broken_by(attack, model, x, y, ids, eps, norm, seed=seed, batch_size=batch_size, early_stop=True)
 
 
 def noise_points(points: int, first: int, second: int) -> float:
