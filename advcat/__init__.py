@@ -20,6 +20,7 @@ _PUBLIC: dict[str, str] = {
     "ModelInfo": "advcat.models",
     "ensemble": "advcat.models",
     "bpda": "advcat.models",
+    "UnwrappedModelWarning": "advcat.validate",
     # data
     "load_image": "advcat.data",
     "save_image": "advcat.data",

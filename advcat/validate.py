@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import operator
+import sys
 import warnings
+import weakref
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -40,9 +43,11 @@ def check_images(x: object, *, name: str = "x") -> Tensor:
 
 
 def check_labels(y: object, n: int, *, name: str = "y", num_classes: int | None = None) -> Tensor:
-    """An integer (N,) tensor of class indices matching a batch of `n` images."""
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}")
+    """An integer (N,) tensor of class indices matching a batch of `n` images.
+
+    An int (or a 0-d tensor) is one label for every image, a list or tuple of ints one per image.
+    """
+    y = _label_tensor(y, n, name)
     if y.dim() != 1 or y.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},) to match x, got {tuple(y.shape)}")
     if y.dtype in (torch.bool,) or y.is_floating_point() or y.is_complex():
@@ -53,6 +58,32 @@ def check_labels(y: object, n: int, *, name: str = "y", num_classes: int | None 
             f"min {int(y.min())}, max {int(y.max())}"
         )
     return y
+
+
+def _label_tensor(y: object, n: int, name: str) -> Tensor:
+    """`y` as a tensor: an int repeated `n` times, a list or tuple of ints, or the tensor itself."""
+    if isinstance(y, Tensor):
+        return y.expand(n) if y.dim() == 0 and not y.is_floating_point() and y.dtype != torch.bool else y
+    if isinstance(y, (list, tuple)):
+        if not all(_is_int(v) for v in y):
+            raise TypeError(f"{name} must hold integer class indices, got {list(y)!r}")
+        return torch.tensor([operator.index(v) for v in y], dtype=torch.long).view(-1)
+    if _is_int(y):
+        return torch.full((n,), operator.index(y), dtype=torch.long)  # type: ignore[arg-type]
+    raise TypeError(
+        f"{name} must be class indices (a tensor, an int or a list of ints), got {type(y).__name__}"
+    )
+
+
+def _is_int(value: object) -> bool:
+    """A Python or NumPy integer, not a bool."""
+    if isinstance(value, bool):
+        return False
+    try:
+        operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return True
 
 
 def check_same_device(*tensors: Tensor, model: torch.nn.Module | None = None) -> None:
@@ -74,7 +105,9 @@ def check_model_input(model: nn.Module, x: Tensor, *, name: str = "x") -> None:
 
     Otherwise torch fails deep inside the forward pass, or (one channel against three) broadcasts
     the image silently; "dtype follows the input", so reduced precision goes through autocast=.
+    A model advcat did not wrap is warned about once (see `warn_if_unwrapped`).
     """
+    warn_if_unwrapped(model)
     reference = _floating_tensor(model)
     if reference is not None and x.dtype != reference.dtype:
         want, got = _dtype_name(reference.dtype), _dtype_name(x.dtype)
@@ -95,6 +128,45 @@ def check_model_input(model: nn.Module, x: Tensor, *, name: str = "x") -> None:
             f"{name} has {x.shape[1]} channels but the model takes {expected} "
             f"(its mean/std have {len(means)} entries); shape {tuple(x.shape)}"
         )
+
+
+class UnwrappedModelWarning(UserWarning):
+    """A plain module that advcat did not wrap: nothing says it takes [0, 1] pixels."""
+
+
+_WARNED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+
+
+def warn_if_unwrapped(model: nn.Module) -> None:
+    """Warn once per model when no module in it carries advcat's metadata (a plain nn.Module).
+
+    advcat's eps and bounds are in [0, 1] pixels: a module that normalizes nothing itself would be
+    attacked in the wrong space without a word. `advcat.wrap` puts the normalization inside.
+    """
+    if model in _WARNED:
+        return
+    _WARNED.add(model)
+    if any(hasattr(getattr(m, "info", None), "input_size") for m in model.modules()):
+        return
+    warnings.warn(
+        f"{type(model).__name__} is a plain nn.Module that advcat did not wrap: it must take images "
+        "in [0, 1] with its normalization inside. Wrap it with advcat.wrap(model, mean=..., std=...) "
+        "(mean=[0.0], std=[1.0] for a model trained on [0, 1] pixels); this is said once per model",
+        UnwrappedModelWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` that points a warning, issued by this function's caller, at the first line
+    outside advcat: the user's call, whatever the depth of advcat's own frames."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 _CASTS = {torch.float32: "float", torch.float64: "double", torch.float16: "half", torch.bfloat16: "bfloat16"}

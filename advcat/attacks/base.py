@@ -69,6 +69,11 @@ class Attack:
                 f"advcat passes the model at call time, {type(self).__name__}(eps=...)(model, x, y), "
                 "or advcat.attack(model, x, y, method=..., eps=...)"
             )
+        if isinstance(norm, (int, float)) and not isinstance(norm, bool):
+            raise TypeError(
+                f"{type(self).__name__}'s first setting is the norm ('linf', 'l2' or 'l1'), got {norm!r}: "
+                f"pass the others by name, e.g. {type(self).__name__}(eps=8/255)"
+            )
         key = NORM_ALIASES.get(str(norm).lower())
         if key is None:
             raise ValueError(f"unknown norm {norm!r}; expected one of linf, l2, l1")

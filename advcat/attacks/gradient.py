@@ -17,6 +17,15 @@ def _scaled(eps: float | Tensor, factor: float) -> float | Tensor:
     return eps * factor
 
 
+def _step_size(step_size: float | Tensor | None, alpha: float | Tensor | None) -> float | Tensor | None:
+    """`step_size`, or `alpha`, torchattacks' name for it; both at once is refused."""
+    if alpha is None:
+        return step_size
+    if step_size is not None:
+        raise TypeError("give the step size once: step_size= or alpha= (torchattacks' name), not both")
+    return alpha
+
+
 def _check_positive_int(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -26,7 +35,8 @@ def _check_positive_int(name: str, value: int) -> int:
 class PGD(Attack):
     """Projected gradient descent (Madry et al. 2018): random start, `steps` steps, projection.
 
-    Step size defaults to 2.5 * eps / steps (a sample with eps 0 stays where it is); Linf steps
+    Step size (`step_size`, or `alpha` as torchattacks calls it) defaults to 2.5 * eps / steps (a
+    sample with eps 0 stays where it is); Linf steps
     along the gradient's sign, L2 along the normalized gradient, L1 along its sparse top coordinates.
     """
 
@@ -41,8 +51,10 @@ class PGD(Attack):
         restarts: int = 1,
         random_start: bool = True,
         loss: str = "ce",
+        alpha: float | Tensor | None = None,
     ) -> None:
         super().__init__(norm, eps)
+        step_size = _step_size(step_size, alpha)
         self.steps = _check_positive_int("steps", steps)
         self.restarts = _check_positive_int("restarts", restarts)
         self.step_size = _scaled(self.budget, 2.5 / steps) if step_size is None else check_size(
@@ -89,7 +101,9 @@ class MIFGSM(PGD):
         decay: float = 1.0,
         diversity: float = 0.0,
         loss: str = "ce",
+        alpha: float | Tensor | None = None,
     ) -> None:
+        step_size = _step_size(step_size, alpha)
         super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
         if step_size is None:
             self.step_size = _scaled(self.budget, 1.0 / steps)
