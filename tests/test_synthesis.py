@@ -150,7 +150,7 @@ def test_default_recipe_uses_fourier_and_the_robustness_stack(named_cnn):
     assert result.config["param"].startswith("Fourier") and "Robustness" in result.config["transforms"]
     assert result.config["tv"] == 4.0 and "TotalVariation" in result.objective
     plain = synthesize(named_cnn, "eel", param="pixel", transforms=None, **FAST)
-    assert plain.config["tv"] == 0.0 and plain.objective == "ClassLogit(y[1])"
+    assert plain.config["tv"] == 0.0 and plain.objective == "ClassLogit(eel)"
     seen = []
 
     def mirror(x):

@@ -75,6 +75,7 @@ class Plan:
     options: dict[str, Any]
     rows: int
     seed: int
+    classes: tuple[str, ...] | None = None
 
     def run(self, x: Tensor, targets: Tensor | None = None, reference: Tensor | None = None,
             progress: bool = False) -> tuple[Tensor, Tensor | None]:
@@ -89,6 +90,7 @@ class Plan:
             raw=raw, map=raw.sum(dim=1, keepdim=True), method=self.method.name,
             target=self.targets, baseline=self.description, delta=delta,
             layer=self.layer_name, options=self.options, seed=self.seed,
+            target_names=None if self.classes is None else [self.classes[t] for t in self.targets.tolist()],
         )
 
 
@@ -122,7 +124,8 @@ def planned(
         net = prepare(model, spec.prepare, x) if spec.prepare else model
         layer_name, layer_module = find_layer(net, x, layer) if spec.layer else (None, None)
         yield Plan(spec, net, targets, reference, description, layer_name, layer_module, opts,
-                   rows, fresh_seed() if seed is None else seed)
+                   rows, fresh_seed() if seed is None else seed,
+                   info.classes if info is not None else None)
 
 
 @any_grad_mode

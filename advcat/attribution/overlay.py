@@ -42,22 +42,31 @@ def color_limits(heats: list[np.ndarray], absolute: bool, percentile: float) -> 
 
 
 def attributed_to(attribution: Attribution | Tensor, index: int, classes: Sequence[str] | None) -> str:
-    """"method for NAME (k)": what a map shows, readable without the code that made it."""
+    """"method for NAME (k)", or "method for class k" without a name: what a map shows, readable
+    without the code that made it."""
     if not isinstance(attribution, Attribution):
         return ""
     label = int(attribution.target[index])
-    name = classes[label] if classes is not None and 0 <= label < len(classes) else f"class {label}"
-    return f"{attribution.method.replace('_', ' ')} for {name} ({label})"
+    if classes is not None and 0 <= label < len(classes):
+        name = f"{classes[label]} ({label})"
+    elif attribution.target_names is not None:
+        name = f"{attribution.target_names[index]} ({label})"
+    else:
+        name = f"class {label}"
+    return f"{attribution.method.replace('_', ' ')} for {name}"
 
 
-def _draw(ax: Axes, image: np.ndarray, heat: np.ndarray, limits: tuple[float, float],
-          absolute: bool, alpha: float, title: str | None) -> AxesImage:
-    ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+def _draw(ax: Axes, image: np.ndarray | None, heat: np.ndarray, limits: tuple[float, float],
+          absolute: bool, alpha: float, title: str | None, width: int = 42,
+          fontsize: float | None = None) -> AxesImage:
+    """The heatmap over `image` (or alone, opaque, when there is no image) with a wrapped title."""
+    if image is not None:
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
     shown = ax.imshow(heat, cmap="inferno" if absolute else "coolwarm", vmin=limits[0],
-                      vmax=limits[1], alpha=alpha)
+                      vmax=limits[1], alpha=alpha if image is not None else 1.0)
     ax.set_axis_off()
     if title:
-        ax.set_title(textwrap.fill(title, 42))
+        ax.set_title(textwrap.fill(title, width), fontsize=fontsize)
     return shown
 
 
@@ -120,6 +129,49 @@ def overlay_pair(
     heading = attributed_to(clean, index, classes)
     if heading:
         figure.suptitle(heading)
+    return figure
+
+
+def overlay_grid(
+    attribution: Attribution,
+    images: Tensor | None = None,
+    *,
+    rows: Sequence[int] | None = None,
+    absolute: bool = True,
+    alpha: float = 0.6,
+    percentile: float = 99.0,
+    classes: Sequence[str] | None = None,
+    ncols: int = 4,
+) -> Figure:
+    """Several maps of one Attribution, each titled with the method and class and with its own
+    colour bar (maps of different images differ in scale).
+
+    Over `images` (N, C, H, W) when given; a saved Attribution keeps no images, so without them
+    the maps are drawn alone. `rows` picks the samples (default: all).
+    """
+    picked = list(range(len(attribution))) if rows is None else list(rows)
+    if not picked:
+        raise ValueError("overlay_grid needs at least one row to draw")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    cols = min(ncols, len(picked))
+    lines = -(-len(picked) // cols)
+    figure = Figure(figsize=(2.6 * cols, 2.6 * lines), layout="constrained")
+    axes = figure.subplots(lines, cols, squeeze=False)
+    label = "|attribution|" if absolute else "attribution"
+    for ax, index in zip(axes.flat, picked):
+        heat = _heat(attribution, index, absolute)
+        picture = None if images is None else _image(images, index)
+        if picture is not None and picture.shape[:2] != heat.shape:
+            raise ValueError(f"image {picture.shape[:2]} and map {heat.shape} differ in size")
+        shown = _draw(ax, picture, heat, color_limits([heat], absolute, percentile), absolute,
+                      alpha, attributed_to(attribution, index, classes), width=26, fontsize=8)
+        bar = figure.colorbar(shown, ax=ax, shrink=0.8)
+        bar.set_label(label, fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+        bar.ax.yaxis.get_offset_text().set_fontsize(6)
+    for ax in axes.flat[len(picked):]:
+        ax.set_axis_off()
     return figure
 
 

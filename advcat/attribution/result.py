@@ -40,6 +40,7 @@ class Attribution:
     layer: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     seed: int | None = 0
+    target_names: list[str] | None = None
 
     def __len__(self) -> int:
         return int(self.raw.shape[0])
@@ -47,6 +48,9 @@ class Attribution:
     def summary(self) -> str:
         """One line: method, images, the classes attributed, baseline, and IG's convergence delta."""
         targets = sorted(set(self.target.tolist()))
+        if self.target_names is not None:
+            named = dict(zip(self.target.tolist(), self.target_names))
+            targets = [named[t] for t in targets]
         shown = ", ".join(str(t) for t in targets[:5]) + (", ..." if len(targets) > 5 else "")
         layer = f" at {self.layer}" if self.layer else ""
         delta = "" if self.delta is None else f", max |delta| {float(self.delta.abs().max()):.3g}"
@@ -76,7 +80,8 @@ class Attribution:
         save_file(tensors, str(tmp))
         os.replace(tmp, tensors_path)
         record = {"format": FORMAT, "method": self.method, "baseline": self.baseline,
-                  "layer": self.layer, "options": self.options, "seed": self.seed}
+                  "layer": self.layer, "options": self.options, "seed": self.seed,
+                  "target_names": self.target_names}
         tmp_meta = temporary(meta_path)
         tmp_meta.write_text(json.dumps(record, indent=2, default=str))
         os.replace(tmp_meta, meta_path)
@@ -99,4 +104,15 @@ class Attribution:
         return cls(raw=tensors["raw"], map=tensors["map"], method=record["method"],
                    target=tensors["target"], baseline=record["baseline"],
                    delta=tensors.get("delta"), layer=record.get("layer"),
-                   options=record.get("options", {}), seed=record.get("seed"))
+                   options=record.get("options", {}), seed=record.get("seed"),
+                   target_names=_names(record.get("target_names"), len(tensors["target"]), meta_path))
+
+
+def _names(value: object, count: int, path: Path) -> list[str] | None:
+    """The saved class names of the maps: absent (files from before they were kept), or one string
+    per map."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != count or not all(isinstance(v, str) for v in value):
+        raise CorruptFileError(path, f"target_names must be {count} strings", _RESAVE)
+    return value

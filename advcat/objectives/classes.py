@@ -34,9 +34,10 @@ def resolve_targets(spec: ClassSpec, ctx: Context, name: str = "y") -> Tensor:
 
 
 def _describe(spec: ClassSpec) -> str:
+    """The classes as a summary prints them: a name as written ("tabby"), an index, or y[N]."""
     if isinstance(spec, Tensor):
         return f"y[{spec.numel()}]" if spec.dim() else str(int(spec.item()))
-    return repr(spec) if isinstance(spec, str) else str(spec)
+    return str(spec)
 
 
 def _best_other(logits: Tensor, classes: Tensor) -> Tensor:

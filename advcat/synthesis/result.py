@@ -45,15 +45,28 @@ class SynthesisResult:
         """The model's top class for each image, (N,)."""
         return self.probs.argmax(1)
 
+    def class_name(self, index: int) -> str:
+        """A class's readable name: the one recorded for a target, ImageNet's when `probs` has
+        1000 columns, else "class k" (the index is all that is known)."""
+        if self.targets is not None and self.names:
+            for target, name in zip(self.targets.tolist(), self.names):
+                if int(target) == index:
+                    return name
+        if self.probs.shape[1] == 1000:
+            from advcat.data.classes import imagenet_classes
+
+            return imagenet_classes()[index]
+        return f"class {index}"
+
     def summary(self) -> str:
-        """One line per image: target and its probability, or the top class."""
+        """One line per image: target and its probability, and the top class by name."""
         lines = [f"{self.objective}  ({self.config.get('steps', '?')} steps, seed {self.seed})"]
         probability = self.probability
         for i in range(self.images.shape[0]):
             top = int(self.predictions[i])
-            text = f"top class {top} (p={float(self.probs[i, top]):.3f})"
+            text = f"top: {self.class_name(top)} (p={float(self.probs[i, top]):.3f})"
             if probability is not None and self.targets is not None:
-                name = self.names[i] if self.names else str(int(self.targets[i]))
+                name = self.names[i] if self.names else self.class_name(int(self.targets[i]))
                 text = f"{name}: p={float(probability[i]):.3f}, " + text
             lines.append(f"  [{i}] {text}")
         return "\n".join(lines)

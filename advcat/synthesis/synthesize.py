@@ -91,9 +91,24 @@ def synthesize(
               "seconds": round(time.perf_counter() - started, 2), "interrupted": result.interrupted}
     names = None if plan.targets is None else \
         [_name(int(t), plan.classes, probs.shape[1]) for t in plan.targets]
+    described = result.objective
+    if plan.targets is not None and names is not None and objective is None \
+            and not isinstance(target, Objective):
+        described = _by_name(described, plan.targets, names)
     return SynthesisResult(images=images, probs=probs.detach(), targets=plan.targets,
-                           history=result.history, objective=result.objective, seed=result.seed,
+                           history=result.history, objective=described, seed=result.seed,
                            names=names, config=config)
+
+
+def _by_name(described: str, targets: Tensor, names: list[str]) -> str:
+    """The objective's text with the class term synthesize built named: "ClassLogit(tabby)", not
+    "ClassLogit(y[1])"; a class without a known name keeps its index."""
+    term = ClassLogit(targets).describe()
+    if not described.startswith(term):
+        return described
+    shown = dict.fromkeys(str(t) if name == f"class {t}" else name
+                          for t, name in zip(targets.tolist(), names))
+    return f"ClassLogit({', '.join(shown)})" + described[len(term):]
 
 
 def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | None,

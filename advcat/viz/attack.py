@@ -43,8 +43,18 @@ def _label(index: int, classes: Sequence[str] | None) -> str:
     return name if len(name) <= 18 else name[:17] + "…"
 
 
-def _original(before: Tensor | None, i: int, classes: Sequence[str] | None) -> str:
-    return "original" if before is None else f"original\n{_label(int(before[i].argmax()), classes)}"
+def _predicted(probabilities: Tensor, classes: Sequence[str] | None) -> str:
+    """"name (p=0.93)": the top class of one sample and the model's probability of it."""
+    top = int(probabilities.argmax())
+    return f"{_label(top, classes)} (p={float(probabilities[top]):.2f})"
+
+
+def _original(before: Tensor | None, labels: Tensor, i: int, classes: Sequence[str] | None) -> str:
+    """The clean image's title: the model's prediction on it, or its label when no logits are at
+    hand (a saved AttackResult keeps the labels but not the clean logits)."""
+    if before is None:
+        return f"original\nlabel: {_label(int(labels[i]), classes)}"
+    return f"original\n{_predicted(before[i], classes)}"
 
 
 def _bars(
@@ -74,8 +84,9 @@ def attack_panel(
     """The attack on each selected sample as one row of five panels.
 
     `clean_logits` are the model's logits on the clean images (`result.adv - result.delta`);
-    without them (a saved result, no model at hand) the "before" bars are left out. The bars of
-    the target (or the true label) are drawn in red.
+    without them (a saved result, no model at hand) the "before" bars are left out and the clean
+    image is titled with its label instead of the prediction. The bars of the target (or the
+    true label) are drawn in red.
     """
     picked = list(range(result.adv.shape[0])) if rows is None else list(rows)
     if not picked:
@@ -95,8 +106,8 @@ def attack_panel(
         verdict = "fooled" if bool(result.success[i]) else "not fooled"
         for col, (image, text) in enumerate(
             [
-                (clean[i], _original(before, i, classes)),
-                (result.adv[i], f"adversarial ({verdict})\n{_label(int(after[i].argmax()), classes)}"),
+                (clean[i], _original(before, result.labels, i, classes)),
+                (result.adv[i], f"adversarial ({verdict})\n{_predicted(after[i], classes)}"),
                 (amplified[i], f"perturbation, amplified ×{float(factors[i]):.0f}\n"
                                f"{result.norm} norm {_budget(result, i)}"),
             ]

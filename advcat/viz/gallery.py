@@ -66,7 +66,7 @@ def synthesis_titles(result: SynthesisResult) -> list[str]:
             titles.append(f"{literal(result.names[i])}\np={float(probability[i]):.3f}")
         else:
             top = int(result.predictions[i])
-            titles.append(f"top: class {top}\np={float(result.probs[i, top]):.3f}")
+            titles.append(f"top: {literal(result.class_name(top))}\np={float(result.probs[i, top]):.3f}")
     return titles
 
 

@@ -50,7 +50,8 @@ def figure_for(path: Path) -> tuple[str, Figure, str]:
         result = AttackResult.load(source)
         classes = imagenet_classes() if result.logits.shape[1] == 1000 else None
         panel = attack_panel(result, classes=classes, rows=range(min(4, result.adv.shape[0])))
-        return kind, panel, result.summary()
+        return kind, panel, (f"{result.summary()}. The clean images are titled with their labels: "
+                             "an AttackResult keeps no clean logits, so no clean probabilities")
     if kind == "SynthesisResult":
         from advcat.synthesis.result import SynthesisResult
         from advcat.viz.gallery import synthesis_gallery
@@ -63,13 +64,14 @@ def figure_for(path: Path) -> tuple[str, Figure, str]:
 
         report = Report.load(source)
         return kind, robustness_curve([report]), report.robustbench_line()
+    from advcat.attribution.overlay import overlay_grid
     from advcat.attribution.result import Attribution
-    from advcat.viz.gallery import gallery
 
     attribution = Attribution.load(source)
-    heat = attribution.heat(True)
-    heat = heat / heat.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
-    return kind, gallery(heat[:8].clamp(0, 1)), f"{attribution.method} maps (|attribution|, scaled per image)"
+    figure = overlay_grid(attribution, rows=range(min(8, len(attribution))))
+    return kind, figure, (f"{attribution.summary()}. Maps of |attribution| summed over channels, "
+                          "each on its own colour scale up to its 99th percentile; a saved "
+                          "Attribution keeps no images, so the maps are drawn alone")
 
 
 def build_gallery(paths: Sequence[str | Path], out: str | Path, *,
