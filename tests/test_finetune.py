@@ -4,6 +4,7 @@ of grayscale 28x28 images, held-out metrics, errors, the CLI, and attacks on the
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -229,7 +230,7 @@ def test_figures_of_a_run(backbone, data) -> None:  # noqa: ANN001
     assert [t.get_text() for t in confusion.axes[0].get_yticklabels()] == list(CLASSES)
 
 
-def test_cli_finetunes_an_image_folder(tmp_path: Path) -> None:
+def test_cli_finetunes_an_image_folder(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from PIL import Image
 
     from advcat.cli.main import main
@@ -249,6 +250,25 @@ def test_cli_finetunes_an_image_folder(tmp_path: Path) -> None:
     model = advcat.load_model(out)
     assert model.info.classes == ("blue", "green", "red") and model.info.input_size == 16
     assert main(["finetune", "--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    rerun = ["finetune", "--backbone", BACKBONE, "--weights", "none", "--data", str(tmp_path / "data"),
+             "--out", str(out), "--epochs", "2", "--image-size", "16", "--no-progress"]
+    assert main([*rerun, "--lr", "0.01"]) == 2
+    refused = capsys.readouterr().err
+    assert "different settings (config.lr: 0.001 -> 0.01)" in refused and "--no-resume" in refused
+    assert main([*rerun, "--lr", "0.01", "--no-resume"]) == 0
+    assert "lr" not in capsys.readouterr().err
+
+
+def test_cli_finetune_help_gives_every_flag_a_text_and_its_default(capsys) -> None:  # noqa: ANN001
+    from advcat.cli.main import main
+
+    assert main(["finetune", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, default in [("--epochs", "10"), ("--lr", "0.001"), ("--batch-size", "64"),
+                          ("--strategy", "linear"), ("--val-fraction", "0.1"), ("--seed", "0"),
+                          ("--augment", "default"), ("--workers", "0"), ("--unfreeze", "2")]:
+        assert re.search(re.escape(flag) + r"\b.*?\(default: " + re.escape(default) + r"\)", text), flag
+    assert "--no-resume" in text
 
 
 def test_the_fine_tuned_model_goes_into_attack_attribute_and_evaluate(backbone, data) -> None:  # noqa: ANN001, E501

@@ -246,10 +246,10 @@ class _Run:
             return record
         weights, optimizer_state, saved = found
         if saved.get("run") != record["run"]:
-            changed = [k for k in record["run"] if saved.get("run", {}).get(k) != record["run"][k]]
+            changed = differences(saved.get("run"), record["run"])
             raise ValueError(
-                f"{self.out} holds a run with different settings ({', '.join(changed)}); pass a new "
-                "out= folder, or resume=False to start over there"
+                f"{self.out} holds a run with different settings ({'; '.join(changed)}); pass a new "
+                "out= folder (--out), or resume=False (--no-resume) to start over there"
             )
         self.model.net.load_state_dict(weights)
         self.optimizer.load_state_dict(optimizer_state)
@@ -341,3 +341,13 @@ def _preprocessing(dataset: Any) -> ModelInfo | None:
 
 def _clone(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def differences(saved: Any, now: Any, name: str = "") -> list[str]:
+    """Each setting that differs between a saved run and this one, as "name: saved -> now",
+    nested settings by dotted name (config.lr), so a refused resume says what changed."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        keys = list(now) + [k for k in saved if k not in now]
+        return [line for k in keys
+                for line in differences(saved.get(k), now.get(k), f"{name}.{k}" if name else str(k))]
+    return [] if saved == now else [f"{name or 'run'}: {saved!r} -> {now!r}"]
