@@ -11,6 +11,8 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 LOCK := constraints.txt
 # Fashion-MNIST for the transfer-learning example's test: Debian's package (root or sudo installs it).
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# Debian's Chromium, which the demo page test drives headless through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lock clean
@@ -19,7 +21,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/advcat demo
 
 # Every check runs even after one fails, so a single run shows all problems; any failure fails.
-test: $(VENV)/.installed-dev $(FASHION)
+test: $(VENV)/.installed-dev $(FASHION) $(CHROMIUM)
 	@status=0; \
 	echo "== ruff"; $(BIN)/ruff check advcat tests benchmarks examples || status=1; \
 	echo "== mypy"; $(BIN)/mypy || status=1; \
@@ -30,6 +32,10 @@ test: $(VENV)/.installed-dev $(FASHION)
 $(FASHION):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

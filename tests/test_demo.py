@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +87,45 @@ def test_gallery_command_draws_every_saved_result(gallery, tmp_path):
 def test_gallery_refuses_files_that_are_not_results(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     assert main(["gallery", str(tmp_path / "other.json"), "--out", str(tmp_path / "g")]) == 2
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make test` installs it
+
+
+@pytest.fixture(scope="module")
+def served(gallery):
+    """The demo's folder on a localhost HTTP server (file:// pages cannot fetch their own links)."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(gallery))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_index_page_renders_in_headless_chromium_with_no_broken_link(served, tmp_path):
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+        response = page.goto(f"{served}/index.html", wait_until="load")
+        assert response is not None and response.ok
+        images = page.evaluate("[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
+        statuses = {link: page.request.get(link).status for link in links if link.startswith(served)}
+        height = page.evaluate("document.body.scrollHeight")
+        page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+        browser.close()
+    assert len(images) >= len(FIGURES) and all(width > 100 for _, width in images), images
+    assert statuses and all(status == 200 for status in statuses.values()), statuses
+    assert errors == []
+    assert height > 900 * 2, "the page lays out every figure, one under another"

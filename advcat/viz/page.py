@@ -88,7 +88,8 @@ def write_index(folder: Path, title: str, intro: str, entries: list[Entry]) -> P
             + "</section>"
         )
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<!doctype html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p>{html.escape(intro)}</p>{''.join(sections)}</body></html>"
     )
