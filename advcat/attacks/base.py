@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.result import AttackResult
 from advcat.attacks.targets import TargetSpec, resolve_target
-from advcat.engine.context import select
+from advcat.engine.criteria import goal_reached
 from advcat.engine.result import Result
 from advcat.engine.rng import fresh_seed, sample_keys
 from advcat.models.guard import any_grad_mode, borrowed
@@ -169,7 +169,7 @@ class Attack:
                 with torch.no_grad():
                     logits = _batched_forward(model, adv, batch_size).float()
         delta = adv - x
-        success = logits.argmax(1) == targets if targets is not None else logits.argmax(1) != labels
+        success = goal_reached(logits.argmax(1), labels, targets)
         return AttackResult(
             adv=adv,
             delta=delta,
@@ -227,7 +227,3 @@ def _eps_record(eps: float | Tensor | None) -> float | list[float] | None:
         return eps.tolist() if eps.dim() else float(eps.item())
     return float(eps)
 
-
-def per_sample_eps(eps: float | Tensor, index: Tensor) -> Tensor:
-    """eps for the rows in `index` (helper for attacks whose step size scales with eps)."""
-    return select(eps, index, dtype=torch.float32)

@@ -18,6 +18,7 @@ from advcat.attacks.base import Attack
 from advcat.attacks.result import AttackResult
 from advcat.attacks.targets import TargetSpec
 from advcat.data.images import to_uint8
+from advcat.engine.criteria import goal_reached
 from advcat.models.bpda import bpda
 from advcat.models.guard import borrowed
 from advcat.threats import make_threat
@@ -71,7 +72,7 @@ def _rounded(
     with borrowed(model), torch.no_grad():
         logits = model(adv).float()
     predictions = logits.argmax(1)
-    success = predictions == result.target if result.target is not None else predictions != result.labels
+    success = goal_reached(predictions, result.labels, result.target)
     delta = adv - x
     norm = make_threat(result.norm, 1.0).norm(delta)
     outcome = dataclasses.replace(

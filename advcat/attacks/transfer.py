@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from advcat.attacks.result import AttackResult
+from advcat.engine.criteria import goal_reached
 from advcat.models.guard import borrowed
 from advcat.models.pixel import model_info
 
@@ -29,10 +30,7 @@ def transfer_rate(result: AttackResult, other_model: nn.Module, *, successful_on
     """
     with borrowed(other_model), torch.no_grad():
         predictions = other_model(fit_to(other_model, result.adv)).argmax(1)
-    if result.target is not None:
-        fooled = predictions == result.target.to(predictions.device)
-    else:
-        fooled = predictions != result.labels.to(predictions.device)
+    fooled = goal_reached(predictions, result.labels, result.target)
     pool = result.success.to(fooled.device) if successful_only else torch.ones_like(fooled)
     if int(pool.sum()) == 0:
         return 0.0

@@ -7,6 +7,17 @@ from torch import Tensor
 from advcat.engine.context import select
 
 
+def goal_reached(predictions: Tensor, labels: Tensor, target: Tensor | None) -> Tensor:
+    """The one success rule: the predicted class is the target (targeted), or is not the label.
+
+    Every success in advcat (the engine's early stop, the final AttackResult, the 8-bit repair,
+    transfer rates) is this test, so a sample cannot count as broken under one rule and not another.
+    """
+    goal = labels if target is None else target
+    hit = predictions == goal.to(predictions.device)
+    return hit if target is not None else ~hit
+
+
 class Criterion:
     """A per-sample test on the logits; `index` maps rows to the caller's samples."""
 
@@ -21,7 +32,7 @@ class Misclassified(Criterion):
         self.y = y
 
     def __call__(self, logits: Tensor, index: Tensor) -> Tensor:
-        return logits.argmax(1) != select(self.y, index).to(logits.device)
+        return goal_reached(logits.argmax(1), select(self.y, index), None)
 
     def __repr__(self) -> str:
         return "Misclassified(y)"
@@ -34,7 +45,8 @@ class Hits(Criterion):
         self.target = target
 
     def __call__(self, logits: Tensor, index: Tensor) -> Tensor:
-        return logits.argmax(1) == select(self.target, index).to(logits.device)
+        target = select(self.target, index)
+        return goal_reached(logits.argmax(1), target, target)
 
     def __repr__(self) -> str:
         return "Hits(target)"
