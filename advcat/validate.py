@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import sys
 import warnings
@@ -238,3 +239,28 @@ def _probabilities(logits: Tensor) -> bool:
     """Every row non-negative and summing to 1 within 1e-4."""
     rows = logits.detach().double()
     return bool((rows >= 0).all()) and bool(((rows.sum(1) - 1).abs() <= 1e-4).all())
+
+
+def check_count(name: str, value: object, *, optional: bool = False) -> int:
+    """An integer >= 1 (steps, restarts, batch sizes, columns), or a ValueError naming the
+    argument; with `optional`, None passes too (callers then read it as "the default")."""
+    if optional and value is None:
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        allowed = "None or an integer >= 1" if optional else "an integer >= 1"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: object) -> float:
+    """A finite number > 0 (learning rates, constants), or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_fraction(name: str, value: object) -> float:
+    """A number in (0, 1] (APGD's rho, Square's p_init), or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+    return float(value)

@@ -339,7 +339,8 @@ def test_bad_image_tensors_are_refused(x, error, match):
     (torch.tensor([1.0, 2.0]), TypeError, "integer"),
     (torch.tensor([1, 2, 3]), ValueError, r"shape \(2,\)"),
     (torch.tensor([1, 10]), ValueError, "outside"),
-    ([1, 2], TypeError, "torch.Tensor"),
+    ("cat", TypeError, r"class indices \(a tensor, an int or a list of ints\)"),
+    ([1, "2"], TypeError, "integer class indices"),
 ])
 def test_bad_labels_are_refused(y, error, match):
     with pytest.raises(error, match=match):

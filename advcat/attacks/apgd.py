@@ -12,12 +12,12 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal, _batched_forward
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.attacks.options import count, fraction
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
 from advcat.engine.result import Result
 from advcat.engine.rng import derive_seed
 from advcat.objectives import DLR, Margin, Objective
 from advcat.steps import APGD as APGDStep
+from advcat.validate import check_count, check_fraction
 
 _APGD_LOSSES = ("ce", "dlr")
 _TARGET_STREAM = 2_000_029
@@ -45,10 +45,10 @@ class APGD(Attack):
         super().__init__(norm, eps)
         if loss not in _APGD_LOSSES:
             raise ValueError(f"APGD's loss must be one of {_APGD_LOSSES}, got {loss!r}")
-        self.steps = count("steps", steps)
+        self.steps = check_count("steps", steps)
         self.loss = loss
-        self.restarts = count("restarts", restarts)
-        self.rho = fraction("rho", rho)
+        self.restarts = check_count("restarts", restarts)
+        self.rho = check_fraction("rho", rho)
 
     def step_rule(self) -> APGDStep:
         """The APGD step; eps comes from the threat (scalar or per sample)."""
@@ -113,7 +113,7 @@ class APGDT(APGD):
         rho: float = 0.75,
     ) -> None:
         super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
-        self.n_target_classes = count("n_target_classes", n_target_classes)
+        self.n_target_classes = check_count("n_target_classes", n_target_classes)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         with torch.no_grad():

@@ -22,6 +22,7 @@ from advcat.models.pixel import model_info
 from advcat.threats import make_threat
 from advcat.threats.base import Threat
 from advcat.validate import (
+    check_count,
     check_images,
     check_index,
     check_labels,
@@ -191,8 +192,7 @@ class Attack:
     def with_eot(self, eot: int) -> Attack:
         """This attack with every step averaging `eot` forward passes (EOT, Athalye et al. 2018):
         the attack for a model whose forward is random. Returns self."""
-        if isinstance(eot, bool) or not isinstance(eot, int) or eot < 1:
-            raise ValueError(f"eot must be an integer >= 1, got {eot!r}")
+        check_count("eot", eot)
         if eot > 1:
             self.eot = eot
         return self

@@ -17,7 +17,6 @@ from torch import Tensor, nn
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import pursue
-from advcat.attacks.options import count, positive
 from advcat.attacks.runs import BestOfRuns, margins
 from advcat.engine.context import Context
 from advcat.engine.result import Result
@@ -25,6 +24,7 @@ from advcat.objectives import Margin, Objective
 from advcat.params import Tanh
 from advcat.steps import Adam
 from advcat.threats import Unbounded
+from advcat.validate import check_count, check_positive
 
 
 class CWLoss(Objective):
@@ -76,10 +76,10 @@ class CW(Attack):
         kappa: float = 0.0,
     ) -> None:
         super().__init__(norm, eps)
-        self.steps = count("steps", steps)
-        self.search_steps = count("search_steps", search_steps)
-        self.lr = positive("lr", lr)
-        self.c = positive("c", c)
+        self.steps = check_count("steps", steps)
+        self.search_steps = check_count("search_steps", search_steps)
+        self.lr = check_positive("lr", lr)
+        self.c = check_positive("c", c)
         if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not 0 <= kappa < math.inf:
             raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
         self.kappa = float(kappa)

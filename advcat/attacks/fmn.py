@@ -14,9 +14,9 @@ from torch import Tensor, nn
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.attacks.options import count
 from advcat.engine.result import Result
 from advcat.steps.fmn import FMN as FMNStep
+from advcat.validate import check_count
 
 _ALPHA_INIT = {"linf": 10.0, "l2": 1.0, "l1": 10.0}
 
@@ -42,7 +42,7 @@ class FMN(Attack):
         gamma_init: float = 0.05,
     ) -> None:
         super().__init__(norm, eps)
-        self.steps = count("steps", steps)
+        self.steps = check_count("steps", steps)
         self.alpha_init = _ALPHA_INIT[self.norm] if alpha_init is None else alpha_init
         self.gamma_init = gamma_init
         self.step_rule()  # validates the step's options now

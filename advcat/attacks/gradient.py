@@ -11,10 +11,7 @@ from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step
 from advcat.steps.sizes import check_size
 from advcat.transforms.diversity import InputDiversity
-
-
-def _scaled(eps: float | Tensor, factor: float) -> float | Tensor:
-    return eps * factor
+from advcat.validate import check_count
 
 
 def _step_size(step_size: float | Tensor | None, alpha: float | Tensor | None) -> float | Tensor | None:
@@ -24,12 +21,6 @@ def _step_size(step_size: float | Tensor | None, alpha: float | Tensor | None) -
     if step_size is not None:
         raise TypeError("give the step size once: step_size= or alpha= (torchattacks' name), not both")
     return alpha
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 class PGD(Attack):
@@ -55,9 +46,9 @@ class PGD(Attack):
     ) -> None:
         super().__init__(norm, eps)
         step_size = _step_size(step_size, alpha)
-        self.steps = _check_positive_int("steps", steps)
-        self.restarts = _check_positive_int("restarts", restarts)
-        self.step_size = _scaled(self.budget, 2.5 / steps) if step_size is None else check_size(
+        self.steps = check_count("steps", steps)
+        self.restarts = check_count("restarts", restarts)
+        self.step_size = self.budget * (2.5 / steps) if step_size is None else check_size(
             step_size, "step_size")
         self.random_start = random_start
         self.loss = check_loss(loss)
@@ -106,7 +97,7 @@ class MIFGSM(PGD):
         step_size = _step_size(step_size, alpha)
         super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
         if step_size is None:
-            self.step_size = _scaled(self.budget, 1.0 / steps)
+            self.step_size = self.budget * (1.0 / steps)
         if not 0.0 <= diversity <= 1.0:
             raise ValueError(f"diversity is a probability in [0, 1], got {diversity}")
         self.decay = float(decay)

@@ -11,9 +11,9 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.attacks.options import count
 from advcat.engine.result import Result
 from advcat.steps.square import Square as SquareStep
+from advcat.validate import check_count
 
 
 class Square(Attack):
@@ -36,9 +36,9 @@ class Square(Attack):
         restarts: int = 1,
     ) -> None:
         super().__init__(norm, eps)
-        self.steps = count("steps", steps)
+        self.steps = check_count("steps", steps)
         self.p_init = p_init
-        self.restarts = count("restarts", restarts)
+        self.restarts = check_count("restarts", restarts)
         self.step_rule()  # validates p_init now
 
     def step_rule(self) -> SquareStep:

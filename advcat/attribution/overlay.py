@@ -13,6 +13,7 @@ from matplotlib.image import AxesImage
 from torch import Tensor
 
 from advcat.attribution.result import Attribution
+from advcat.validate import check_count
 
 
 def _image(image: Tensor, index: int) -> np.ndarray:
@@ -152,8 +153,7 @@ def overlay_grid(
     picked = list(range(len(attribution))) if rows is None else list(rows)
     if not picked:
         raise ValueError("overlay_grid needs at least one row to draw")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    check_count("ncols", ncols)
     cols = min(ncols, len(picked))
     lines = -(-len(picked) // cols)
     figure = Figure(figsize=(2.6 * cols, 2.6 * lines), layout="constrained")

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from advcat.models.pixel import ModelInfo
+from advcat.validate import check_count
 
 log = logging.getLogger("advcat.data")
 
@@ -75,8 +76,7 @@ class ImageFiles(Dataset):
             raise ValueError(f"check must be one of {CHECKS}, got {check!r}")
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels!r}")
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
+        check_count("size", size)
         self.classes = tuple(classes)
         self.info = ModelInfo(input_size=size, resize=resize or round(size / 0.875),
                               interpolation=interpolation, in_channels=channels)

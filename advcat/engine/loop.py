@@ -31,6 +31,7 @@ from advcat.progress import progress_bar
 from advcat.steps.base import State, Step, StepInfo
 from advcat.threats.base import Threat
 from advcat.validate import (
+    check_count,
     check_images,
     check_index,
     check_logits,
@@ -140,7 +141,7 @@ def optimize(
         random_start=random_start,
         start=None if start is None else usable(start).detach(),
         transforms=transforms,
-        eot=_count("eot", eot),
+        eot=check_count("eot", eot),
         autocast=dtype,
         seed=fresh_seed() if seed is None else check_seed(seed),
         classes=info.classes if info is not None else None,
@@ -347,12 +348,6 @@ def _seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
 def _check_start(start: Tensor | None, x: Tensor, param: Param | None) -> None:
     if start is None:
         return
@@ -396,12 +391,9 @@ def _check_arguments(
         raise TypeError(f"objective must be an advcat Objective, got {type(objective).__name__}")
     if not isinstance(step, Step):
         raise TypeError(f"step must be an advcat Step, got {type(step).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
+    check_count("steps", steps)
+    check_count("restarts", restarts)
+    check_count("batch_size", batch_size, optional=True)
     if threat is not None:
         if not isinstance(threat, Threat):
             raise TypeError(f"threat must be an advcat Threat, got {type(threat).__name__}")

@@ -23,6 +23,7 @@ from advcat.engine.context import select
 from advcat.steps.base import State, Step, StepInfo, batch_view
 from advcat.steps.directions import l2_direction, sign_direction
 from advcat.steps.sizes import check_size, show_size
+from advcat.validate import check_count
 
 _NORMS = {"linf": "linf", "inf": "linf", "l2": "l2"}
 
@@ -31,8 +32,7 @@ _NORMS = {"linf": "linf", "inf": "linf", "l2": "l2"}
 def apgd_checkpoints(steps: int) -> tuple[int, ...]:
     """The checkpoints w_j = ceil(p_j * steps), p_0 = 0, p_1 = 0.22,
     p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06), for p_j <= 1 (w_0 = 0 left out)."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    check_count("steps", steps)
     fractions = [Fraction(0), Fraction(22, 100)]
     while True:
         gap = max(fractions[-1] - fractions[-2] - Fraction(3, 100), Fraction(6, 100))

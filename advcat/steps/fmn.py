@@ -23,6 +23,7 @@ from advcat.steps.directions import l2_direction
 from advcat.threats.base import clip_to_box
 from advcat.threats.l1 import project_l1_box
 from advcat.threats.l2 import project_l2_box
+from advcat.validate import check_count
 
 _P = {"linf": math.inf, "l2": 2.0, "l1": 1.0}
 _DUAL = {"linf": 1.0, "l2": 2.0, "l1": math.inf}
@@ -63,8 +64,7 @@ class FMN(Step):
     ) -> None:
         if norm not in _P:
             raise ValueError(f"FMN supports norm 'linf', 'l2' or 'l1', got {norm!r}")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-            raise ValueError(f"steps must be None or an integer >= 1, got {steps!r}")
+        check_count("steps", steps, optional=True)
         self.norm = norm
         self.steps = steps
         self.alpha_init = _positive("alpha_init", alpha_init)

@@ -27,6 +27,7 @@ from advcat.steps.square_patterns import (
     window_mask,
 )
 from advcat.threats.base import clip_to_box
+from advcat.validate import check_count
 
 _STREAM = 3_000_017
 
@@ -64,8 +65,7 @@ class Square(Step):
             raise ValueError(f"Square supports norm 'linf' or 'l2', got {norm!r}")
         if isinstance(p_init, bool) or not isinstance(p_init, (int, float)) or not 0 < p_init <= 1:
             raise ValueError(f"p_init must be a number in (0, 1], got {p_init!r}")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-            raise ValueError(f"steps must be None or an integer >= 1, got {steps!r}")
+        check_count("steps", steps, optional=True)
         self.norm = norm
         self.p_init = float(p_init)
         self.steps = steps

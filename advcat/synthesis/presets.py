@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from advcat.objectives import Activation, Channel, ClassLogit, Diversity, Neuron, Objective
 from advcat.synthesis.result import SynthesisResult
 from advcat.synthesis.synthesize import TargetSpec, synthesize
+from advcat.validate import check_count
 
 
 def ideal_class(model: nn.Module, target: TargetSpec, **options: Any) -> SynthesisResult:
@@ -65,8 +66,7 @@ def _one_each(units: list[int], n: int, term: Any) -> Objective:
     """Unit j's term for images j*n .. j*n+n-1: terms weighted by per-sample 0/1 weights."""
     if len(units) == 1:
         return term(units[0])  # type: ignore[no-any-return]
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    check_count("n", n)
     owner = torch.arange(len(units) * n) // n
     terms = [term(unit) * (owner == j).float() for j, unit in enumerate(units)]
     total: Objective = terms[0]

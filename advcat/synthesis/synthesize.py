@@ -24,7 +24,7 @@ from advcat.params import Param
 from advcat.steps import Adam
 from advcat.synthesis.recipes import Transform, default_tv, make_param, make_transforms
 from advcat.synthesis.result import SynthesisResult
-from advcat.validate import check_images, check_same_device, check_seed
+from advcat.validate import check_count, check_images, check_same_device, check_seed
 
 TargetSpec = int | str | Sequence[int | str] | Tensor
 
@@ -126,10 +126,8 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
         raise ValueError("give a target class (index or name), an objective, or both")
     if objective is not None and not isinstance(objective, Objective):
         raise TypeError(f"objective must be an advcat Objective, got {type(objective).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    check_count("steps", steps)
+    check_count("n", n)
     if lr is not None and (not _finite_number(lr) or lr <= 0):
         raise ValueError(f"lr must be a finite positive number or None, got {lr!r}")
     if tv is not None and (not _finite_number(tv) or tv < 0):

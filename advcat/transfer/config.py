@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from advcat.validate import check_count
+
 STRATEGIES = ("linear", "partial", "full")
 DEFAULT_UNFREEZE = 2
 
@@ -40,8 +42,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
+        check_count("epochs", self.epochs)
+        check_count("batch_size", self.batch_size)
         for name in _REAL_FIELDS:
             _finite(name, getattr(self, name))
         for name in ("lr", "backbone_lr"):
@@ -49,7 +51,7 @@ class TrainConfig:
             if value is not None and not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if self.unfreeze is not None:
-            _positive_int("unfreeze", self.unfreeze)
+            check_count("unfreeze", self.unfreeze)
             if self.strategy != "partial":
                 raise ValueError(f"unfreeze= counts the blocks trained by strategy='partial'; "
                                  f"strategy={self.strategy!r} does not take it")
@@ -62,9 +64,9 @@ class TrainConfig:
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ValueError(f"clip_grad must be positive or None, got {self.clip_grad!r}")
         if self.patience is not None:
-            _positive_int("patience", self.patience)
+            check_count("patience", self.patience)
         if self.image_size is not None:
-            _positive_int("image_size", self.image_size)
+            check_count("image_size", self.image_size)
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must lie in [0, 1), got {self.val_fraction!r}")
         if self.cached and self.augment not in ("default", "none"):
@@ -107,8 +109,3 @@ def _finite(name: str, value: object) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-
-
-def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
