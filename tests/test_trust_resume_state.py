@@ -18,6 +18,7 @@ from torch import nn
 
 import advcat
 from advcat.data import TensorImages
+from advcat.evaluation.records import VERSION
 from advcat.models import load_checkpoint
 from advcat.transfer import finetune
 
@@ -121,8 +122,44 @@ def test_a_record_of_other_settings_in_a_batch_file_is_refused(model, data, fini
     record["eps"] = record["eps"] * 2
     batch.write_text(json.dumps(record))
     _refused(model, data, out, batch)
+    stages = ("stage_standing", "stage_broken", "stage_seconds")
+    record["eps"] = [{**row, **{key: row[key] * 2 for key in stages}} for row in record["eps"][:1]]
+    batch.write_text(json.dumps(record))
+    assert "attacks" in _refused(model, data, out, batch)
     batch.write_text(json.dumps([1, 2, 3]))
     _refused(model, data, out, batch)
+
+
+def test_a_batch_file_of_an_older_advcat_is_refused_and_resume_false_recomputes_it(model, data, finished, tmp_path) -> None:  # noqa: ANN001, E501
+    out = _copy(finished, tmp_path)
+    batch = out / "batches" / "000002.json"
+    record = json.loads(batch.read_text())
+    del record["version"]  # batch records before issue 15 had none
+    batch.write_text(json.dumps(record))
+    message = _refused(model, data, out, batch)
+    assert "older advcat" in message and "resume=False" in message and "new out=" in message
+    fresh = advcat.evaluate(model, data, out=out, resume=False, **EVALUATE)
+    assert fresh.to_dict(times=False) == finished[1].to_dict(times=False)
+    assert json.loads(batch.read_text())["version"] == VERSION
+
+
+@pytest.mark.parametrize("field", ["stage_broken", "broken_by"])
+def test_a_batch_file_missing_a_field_is_refused_naming_it(model, data, finished, tmp_path, field) -> None:  # noqa: ANN001
+    out = _copy(finished, tmp_path)
+    batch = out / "batches" / "000000.json"
+    record = json.loads(batch.read_text())
+    del record["eps"][0][field]
+    batch.write_text(json.dumps(record))
+    assert f"missing field(s) {field}" in _refused(model, data, out, batch)
+
+
+def test_a_batch_file_with_a_mistyped_field_is_refused_naming_it(model, data, finished, tmp_path) -> None:  # noqa: ANN001
+    out = _copy(finished, tmp_path)
+    batch = out / "batches" / "000000.json"
+    record = json.loads(batch.read_text())
+    record["clean"] = [int(c) for c in record["clean"]]
+    batch.write_text(json.dumps(record))
+    assert "clean[0]" in _refused(model, data, out, batch)
 
 
 def test_batch_files_without_a_config_are_not_reused(model, data, finished, tmp_path) -> None:  # noqa: ANN001

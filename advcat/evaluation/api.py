@@ -26,6 +26,7 @@ from advcat.evaluation.batch import Plan, evaluate_batch
 from advcat.evaluation.cascade import AttackSpec, forward, resolve_stages
 from advcat.evaluation.data import EvalData, resolve_data
 from advcat.evaluation.distributed import World, join
+from advcat.evaluation.records import BatchRecord
 from advcat.evaluation.report import Report
 from advcat.evaluation.state import RunDir
 from advcat.evaluation.totals import build_report
@@ -116,7 +117,7 @@ def _run(
     out: str | Path | None,
     resume: bool,
     progress: bool,
-) -> dict[int, Any]:
+) -> dict[int, BatchRecord]:
     """Compute this process's batches (skipping committed ones) and gather everyone's records."""
     run = None
     if out is not None:
@@ -128,7 +129,7 @@ def _run(
     done = run.done() if run is not None else {}
     batches = math.ceil(count / plan.batch_size)
     mine = world.mine(batches)
-    records: dict[int, Any] = {}
+    records: dict[int, BatchRecord] = {}
     with progress_bar(total=len(mine), desc="evaluate", enabled=progress and world.rank == 0) as bar:
         for b in mine:
             if b in done:

@@ -1,7 +1,8 @@
 """One batch of an evaluation: clean predictions, the cascade at every eps, and the sanity probes.
 
-The result is a plain JSON-able record keyed by the points' data-set indices, so batches can be
-committed to disk one by one (resume) and computed by any process (sharding) with the same result.
+The result is a typed `BatchRecord` (advcat.evaluation.records) keyed by the points' data-set indices,
+so batches can be committed to disk one by one (resume) and computed by any process (sharding) with
+the same result.
 A model with no input gradient gets only the gradient-free attacks; the gradient ones break nothing.
 """
 
@@ -11,7 +12,6 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,14 @@ from advcat.evaluation.cascade import (
     has_input_gradient,
     run_cascade,
     stage_seed,
+)
+from advcat.evaluation.records import (
+    BatchRecord,
+    DoubledCounts,
+    EpsOutcome,
+    LargeCounts,
+    MarginCounts,
+    ProbeCounts,
 )
 from advcat.validate import check_logits
 
@@ -59,7 +67,7 @@ class Plan:
 
 def evaluate_batch(
     model: nn.Module, x: Tensor, labels: Tensor | None, ids: Tensor, plan: Plan
-) -> dict[str, Any]:
+) -> BatchRecord:
     """The record of one batch: labels, clean correctness, who broke each point at each eps, costs."""
     start = time.perf_counter()
     with torch.no_grad():
@@ -69,11 +77,11 @@ def evaluate_batch(
     clean = predictions == y
     rows = clean.nonzero().squeeze(1)
     xc, yc, idc = x[rows], y[rows], ids[rows.cpu()]
-    record: dict[str, Any] = {"index": ids.tolist(), "label": y.tolist(), "clean": clean.tolist(), "eps": []}
-    record["seconds_clean"] = time.perf_counter() - start
+    seconds_clean = time.perf_counter() - start
     graph = _differentiable(model, xc)
-    record.update(_probes(model, x, xc, yc, idc, logits, plan, graph))
+    probe, large, seconds_probes = _probes(model, x, xc, yc, idc, logits, plan, graph)
     subset = (idc < plan.sanity_points).to(xc.device)
+    outcomes = []
     for e, eps in enumerate(plan.eps):
         outcome = run_cascade(
             model, xc, yc, idc, plan.stages, eps, norm=plan.norm, seed=plan.seed, batch_size=plan.batch_size,
@@ -86,29 +94,32 @@ def evaluate_batch(
         before = _fold(outcome.broken_by, [fgsm, doubled], len(plan.stages))
         broken_by = torch.full((x.shape[0],), MISCLASSIFIED, dtype=torch.long)
         broken_by[rows.cpu()] = _fold(outcome.broken_by, [fgsm, doubled, margin], len(plan.stages))
-        record["eps"].append(
-            {
-                "broken_by": broken_by.tolist(),
-                "stage_standing": outcome.standing,
-                "stage_broken": outcome.broken,
-                "stage_seconds": outcome.seconds,
-                "fgsm_broken": None if fgsm is None else int(fgsm.sum()),
-                "fgsm_only": None if fgsm is None else int((fgsm.cpu() & (outcome.broken_by < 0)).sum()),
-                "doubled": None
-                if doubled is None
-                else {
-                    "points": int(subset.sum()),
-                    "single": int((outcome.broken_by[subset.cpu()] == 0).sum()),
-                    "doubled": int(doubled[subset].sum()),
-                },
-                "margin": None
+        outcomes.append(
+            EpsOutcome(
+                broken_by=tuple(broken_by.tolist()),
+                stage_standing=tuple(outcome.standing),
+                stage_broken=tuple(outcome.broken),
+                stage_seconds=tuple(outcome.seconds),
+                fgsm_broken=None if fgsm is None else int(fgsm.sum()),
+                fgsm_only=None if fgsm is None else int((fgsm.cpu() & (outcome.broken_by < 0)).sum()),
+                doubled=None if doubled is None else _doubled_counts(outcome.broken_by, doubled, subset),
+                margin=None
                 if margin is None
                 else _margin_counts(outcome.broken_by, before, margin, subset, plan),
-                "seconds_sanity": time.perf_counter() - started,
-            }
+                seconds_sanity=time.perf_counter() - started,
+            )
         )
-    record["seconds"] = time.perf_counter() - start
-    return record
+    return BatchRecord(
+        index=tuple(ids.tolist()),
+        label=tuple(y.tolist()),
+        clean=tuple(clean.tolist()),
+        eps=tuple(outcomes),
+        probe=probe,
+        large=large,
+        seconds_clean=seconds_clean,
+        seconds_probes=seconds_probes,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _differentiable(model: nn.Module, xc: Tensor) -> bool:
@@ -128,29 +139,30 @@ def _differentiable(model: nn.Module, xc: Tensor) -> bool:
 
 def _probes(
     model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: Plan, graph: bool
-) -> dict[str, Any]:
+) -> tuple[ProbeCounts | None, LargeCounts | None, float]:
     """Gradients at the clean points, a second forward pass, and the unbounded attack on the subset
-    (which, being a gradient attack, breaks nothing without a `graph` from logits to input)."""
+    (which, being a gradient attack, breaks nothing without a `graph` from logits to input); and the
+    seconds they took (none of them runs with the sanity checks off)."""
     if not plan.sanity:
-        return {"probe": None, "large": None}
+        return None, None, 0.0
     started = time.perf_counter()
     zero, bad = sanity.gradient_probe(model, xc, yc, plan.batch_size) if xc.shape[0] else (0, 0)
-    probe = {
-        "points": int(xc.shape[0]),
-        "zero": zero,
-        "nan": bad,
-        "randomized": sanity.randomized(model, x, logits, plan.batch_size),
-    }
+    probe = ProbeCounts(
+        points=int(xc.shape[0]),
+        zero=zero,
+        nan=bad,
+        randomized=sanity.randomized(model, x, logits, plan.batch_size),
+    )
     subset = (idc < plan.sanity_points).nonzero().squeeze(1).to(xc.device)
     large = None
     if subset.numel() and not graph:
-        large = {"points": int(subset.numel()), "robust": int(subset.numel())}
+        large = LargeCounts(points=int(subset.numel()), robust=int(subset.numel()))
     elif subset.numel():
         seed = derive_seed(plan.seed, SANITY_STREAM)
         broken = sanity.unbounded_broken(model, xc[subset], yc[subset], idc[subset.cpu()], plan.norm,
                                          seed=seed, batch_size=plan.batch_size)
-        large = {"points": int(subset.numel()), "robust": int((~broken).sum())}
-    return {"probe": probe, "large": large, "seconds_probes": time.perf_counter() - started}
+        large = LargeCounts(points=int(subset.numel()), robust=int((~broken).sum()))
+    return probe, large, time.perf_counter() - started
 
 
 def _fgsm(
@@ -204,20 +216,30 @@ def _margin(
     return broken
 
 
+def _doubled_counts(cascade: Tensor, doubled: Tensor, subset: Tensor) -> DoubledCounts:
+    """On the subset: the first stage's breaks (code 0 in the cascade) and those with doubled steps."""
+    inside = subset.cpu()
+    return DoubledCounts(
+        points=int(inside.sum()),
+        single=int((cascade[inside] == 0).sum()),
+        doubled=int(doubled[subset].sum()),
+    )
+
+
 def _margin_counts(
     cascade: Tensor, before: Tensor, margin: Tensor, subset: Tensor, plan: Plan
-) -> dict[str, Any]:
+) -> MarginCounts:
     """On the subset: the margin attack's breaks, the first stage's (None if gradient-free), those of
     every other attack (cascade, FGSM, doubled steps), and the margin attack's breaks they all missed."""
     inside = subset.cpu()
     hit = margin.cpu() & inside
-    return {
-        "points": int(inside.sum()),
-        "broken": int(hit.sum()),
-        "first": None if plan.stages[0].gradient_free else int((cascade[inside] == 0).sum()),
-        "broken_other": int((before[inside] != ROBUST).sum()),
-        "missed": int((hit & (before == ROBUST)).sum()),
-    }
+    return MarginCounts(
+        points=int(inside.sum()),
+        broken=int(hit.sum()),
+        first=None if plan.stages[0].gradient_free else int((cascade[inside] == 0).sum()),
+        broken_other=int((before[inside] != ROBUST).sum()),
+        missed=int((hit & (before == ROBUST)).sum()),
+    )
 
 
 def _fold(broken_by: Tensor, extras: Sequence[Tensor | None], stages: int) -> Tensor:

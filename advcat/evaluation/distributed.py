@@ -2,17 +2,20 @@
 
 Batch b goes to process b mod K; each batch's result depends only on its points (randomness is
 keyed on their data-set indices), so the gathered report equals the single-process one. Records
-are gathered as Python objects over a gloo group, which works beside an NCCL default group.
+(BatchRecord, advcat.evaluation.records) are gathered as pickled Python objects over a gloo group,
+which works beside an NCCL default group.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,13 +35,13 @@ class World:
         if self.size > 1:
             dist.barrier(group=self.group)
 
-    def gather(self, records: dict[int, Any]) -> dict[int, Any]:
+    def gather(self, records: dict[int, T]) -> dict[int, T]:
         """Every process's records, merged, on every process."""
         if self.size == 1:
             return dict(records)
         parts: list[Any] = [None] * self.size
         dist.all_gather_object(parts, records, group=self.group)
-        merged: dict[int, Any] = {}
+        merged: dict[int, T] = {}
         for part in parts:
             merged.update(part)
         return merged

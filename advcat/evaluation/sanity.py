@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from advcat.attacks import Attack, make_attack
 from advcat.evaluation.cascade import forward, verified
+from advcat.evaluation.records import MarginCounts, Totals
 
 MONOTONE_POINTS = 0.0
 LARGE_EPS_MAX = 5.0
@@ -144,8 +145,9 @@ def noise_points(points: int, first: int, second: int) -> float:
     return max(NOISE_MIN_POINTS, 2 * math.sqrt(points * p * (1 - p)))
 
 
-def run_checks(totals: dict[str, Any]) -> list[Check]:
-    """The checks over an evaluation's totals (see `evaluation.report.totals` for the keys)."""
+def run_checks(totals: Totals) -> list[Check]:
+    """The checks over an evaluation's totals (`Totals` in advcat.evaluation.records, summed over the
+    batches by advcat.evaluation.totals)."""
     checks = [
         _gradients(totals),
         _monotone(totals),
@@ -163,8 +165,8 @@ def _pct(part: float, whole: float) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def _monotone(t: dict[str, Any]) -> Check:
-    pairs = list(zip(t["eps"], t["robust"]))
+def _monotone(t: Totals) -> Check:
+    pairs = list(zip(t.eps, t.robust))
     rises = [(a, b, ra, rb) for (a, ra), (b, rb) in zip(pairs, pairs[1:]) if rb - ra > MONOTONE_POINTS]
     worst = max((rb - ra for _, _, ra, rb in rises), default=0.0)
     message = (
@@ -179,8 +181,8 @@ def _monotone(t: dict[str, Any]) -> Check:
     return Check("monotone_in_eps", not rises, worst, f"increase <= {MONOTONE_POINTS:g} points", message)
 
 
-def _large(t: dict[str, Any]) -> Check:
-    points, robust = t["large_points"], t["large_robust"]
+def _large(t: Totals) -> Check:
+    points, robust = t.large_points, t.large_robust
     if not points:
         return Check("unbounded_attack", None, None, f"<= {LARGE_EPS_MAX:g}%", "not run (no subset points)")
     value = _pct(robust, points)
@@ -194,19 +196,19 @@ def _large(t: dict[str, Any]) -> Check:
             "(masking: try advcat.bpda on non-differentiable layers, or eot= for randomness)"
         )
     return Check(
-        "unbounded_attack", ok, value, f"<= {LARGE_EPS_MAX:g}% robust at eps {t['large_eps']:.4g}", message
+        "unbounded_attack", ok, value, f"<= {LARGE_EPS_MAX:g}% robust at eps {t.large_eps:.4g}", message
     )
 
 
-def _fgsm(t: dict[str, Any]) -> Check:
+def _fgsm(t: Totals) -> Check:
     rows = [
         (e, f, g, only)
-        for e, f, g, only in zip(t["eps"], t["fgsm_broken"], t["gradient_broken"], t["fgsm_only"])
+        for e, f, g, only in zip(t.eps, t.fgsm_broken, t.gradient_broken, t.fgsm_only)
         if f is not None
     ]
     if not rows:
         return Check("iterative_beats_fgsm", None, None, "", "not run")
-    gaps = [(e, _pct(f - g, t["n"]), only) for e, f, g, only in rows]
+    gaps = [(e, _pct(f - g, t.n), only) for e, f, g, only in rows]
     worst = max(gap for _, gap, _ in gaps)
     ok = worst <= FGSM_POINTS
     message = "the gradient attacks break at least as many points as FGSM at every eps"
@@ -229,8 +231,10 @@ def _fgsm(t: dict[str, Any]) -> Check:
     )
 
 
-def _gradient_free(t: dict[str, Any]) -> Check:
-    rows = [(e, s, b) for e, s, b in zip(t["eps"], t["gf_standing"], t["gf_broken"]) if s is not None]
+def _gradient_free(t: Totals) -> Check:
+    rows = [
+        (e, s, b) for e, s, b in zip(t.eps, t.gf_standing, t.gf_broken) if s is not None and b is not None
+    ]
     if not rows:
         return Check(
             "gradient_free_stage",
@@ -256,8 +260,8 @@ def _gradient_free(t: dict[str, Any]) -> Check:
 NOISE = "max(2, 2 sqrt(n p (1 - p))) points"
 
 
-def _doubled(t: dict[str, Any]) -> Check:
-    rows = [(e, d) for e, d in zip(t["eps"], t["doubled"]) if d is not None and d["points"]]
+def _doubled(t: Totals) -> Check:
+    rows = [(e, d) for e, d in zip(t.eps, t.doubled) if d is not None and d.points]
     if not rows:
         return Check(
             "doubled_steps",
@@ -266,12 +270,11 @@ def _doubled(t: dict[str, Any]) -> Check:
             f"breaks <= {NOISE} more",
             "not run (no named untargeted gradient attack with steps, or no subset points)",
         )
-    gains = [(e, d["doubled"] - d["single"], noise_points(d["points"], d["single"], d["doubled"]), d)
-             for e, d in rows]
+    gains = [(e, d.doubled - d.single, noise_points(d.points, d.single, d.doubled), d) for e, d in rows]
     ok = all(gain <= bound for _, gain, bound, _ in gains)
     message = "; ".join(
-        f"eps {e:.4g}: {d['name']} broke {d['single']} of {d['points']} points, "
-        f"{d['doubled']} with twice the steps (noise bound {bound:.1f})"
+        f"eps {e:.4g}: {t.first_stage} broke {d.single} of {d.points} points, "
+        f"{d.doubled} with twice the steps (noise bound {bound:.1f})"
         for e, _, bound, d in gains
     )
     if not ok:
@@ -280,16 +283,16 @@ def _doubled(t: dict[str, Any]) -> Check:
     return Check("doubled_steps", ok, float(worst), f"breaks <= {NOISE} more", message)
 
 
-def _margin(t: dict[str, Any]) -> Check:
-    rows = [(e, m) for e, m in zip(t["eps"], t.get("margin", [])) if m is not None and m["points"]]
+def _margin(t: Totals) -> Check:
+    rows = [(e, m) for e, m in zip(t.eps, t.margin) if m is not None and m.points]
     if not rows:
         return Check("margin_loss", None, None, f"breaks <= {NOISE} more", "not run (no subset points)")
     gains = [(e, _margin_gain(m), m) for e, m in rows]
     ok = all(gain <= bound for _, (gain, bound), _ in gains)
     message = "; ".join(
-        f"eps {e:.4g}: PGD on the margin loss broke {m['broken']} of {m['points']} points"
-        + ("" if m["first"] is None else f", {m['name']} {m['first']}")
-        + f", {m['missed']} that no other attack broke"
+        f"eps {e:.4g}: PGD on the margin loss broke {m.broken} of {m.points} points"
+        + ("" if m.first is None else f", {t.first_stage} {m.first}")
+        + f", {m.missed} that no other attack broke"
         for e, _, m in gains
     )
     if not ok:
@@ -302,18 +305,18 @@ def _margin(t: dict[str, Any]) -> Check:
     return Check("margin_loss", ok, float(worst), f"breaks <= {NOISE} more", message)
 
 
-def _margin_gain(m: dict[str, Any]) -> tuple[float, float]:
+def _margin_gain(m: MarginCounts) -> tuple[float, float]:
     """(excess, bound) of the margin attack's breaks over those of the first attack and of all the
     others on the subset, whichever is further beyond its noise bound."""
-    others = m["broken_other"]
-    pairs = [(others, others + m["missed"])]
-    if m["first"] is not None:
-        pairs.append((m["first"], m["broken"]))
-    return max(((b - a, noise_points(m["points"], a, b)) for a, b in pairs), key=lambda g: g[0] - g[1])
+    others = m.broken_other
+    pairs = [(others, others + m.missed)]
+    if m.first is not None:
+        pairs.append((m.first, m.broken))
+    return max(((b - a, noise_points(m.points, a, b)) for a, b in pairs), key=lambda g: g[0] - g[1])
 
 
-def _gradients(t: dict[str, Any]) -> Check:
-    points, zero, bad = t["probe_points"], t["zero_gradients"], t["nan_gradients"]
+def _gradients(t: Totals) -> Check:
+    points, zero, bad = t.probe_points, t.zero_gradients, t.nan_gradients
     if not points:
         return Check("gradients", None, None, f"<= {ZERO_GRADIENT_SHARE:g}%", "not run (no correct points)")
     value = _pct(zero + bad, points)
@@ -335,8 +338,8 @@ def _gradients(t: dict[str, Any]) -> Check:
     return Check("gradients", ok, value, f"zero or NaN on <= {ZERO_GRADIENT_SHARE:g}% of points", message)
 
 
-def _randomness(t: dict[str, Any]) -> Check:
-    ok = not t["randomized"]
+def _randomness(t: Totals) -> Check:
+    ok = not t.randomized
     message = (
         "two forward passes on the same images agree"
         if ok
@@ -347,4 +350,4 @@ def _randomness(t: dict[str, Any]) -> Check:
             "or advcat.attack(..., eot=20)"
         )
     )
-    return Check("deterministic", ok, float(t["randomized"]), "two forwards agree", message)
+    return Check("deterministic", ok, float(t.randomized), "two forwards agree", message)

@@ -2,7 +2,9 @@
 
 A batch is committed by writing a temporary file, flushing it to disk and renaming it into place,
 so a run killed at any moment leaves only whole batch files. Started again with the same config,
-the run reads them and computes the rest; with a different config it refuses rather than mix them.
+the run reads them and computes the rest; with a different config it refuses rather than mix them,
+and a batch file that is not a whole `BatchRecord` of this run (damaged, of another batch, or written
+by another version of advcat) is refused naming it.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from advcat.evaluation.records import REDO, BatchRecord
 from advcat.io_paths import CorruptFileError, read_json_object
 
 CONFIG = "config.json"
@@ -68,7 +72,7 @@ class RunDir:
                 path, f"missing, but {self.batches} holds batch files: nothing says which run they "
                 "belong to, so they cannot be reused", RESTART)
 
-    def done(self) -> dict[int, dict[str, Any]]:
+    def done(self) -> dict[int, BatchRecord]:
         """The committed batches, by batch number, each checked against this run's config."""
         found = {}
         for path in sorted(self.batches.glob("*.json")):
@@ -87,20 +91,28 @@ class RunDir:
                                    f"{self.config['n']} points", advice)
         return number
 
-    def _record(self, path: Path, number: int) -> dict[str, Any]:
-        """One batch file's record; a damaged one, or one of another batch or run, is refused."""
-        advice = f"delete {path.name} to compute that batch again, or pass a new out= folder"
-        record = read_json_object(path, advice)
+    def _record(self, path: Path, number: int) -> BatchRecord:
+        """One batch file's record; a damaged one, or one of another batch, run or version, is refused."""
+        advice = f"delete {path.name} to compute that batch again, or {REDO}"
+        record = BatchRecord.from_json(read_json_object(path, advice), path, advice)
         expected = self._indices(number)
-        index = record.get("index")
-        if expected is not None and index != expected:
+        if expected is not None and list(record.index) != expected:
             raise CorruptFileError(
-                path, f"it holds the record of points {_span(index)}, but batch {number} is points "
+                path, f"it holds the record of points {_span(record.index)}, but batch {number} is points "
                 f"{_span(expected)}: a file of another batch, copied or renamed", advice)
-        problem = _malformed(record, len(self.config.get("eps", [])))
+        problem = self._mismatch(record)
         if problem:
             raise CorruptFileError(path, f"not a whole batch record of this run ({problem})", advice)
         return record
+
+    def _mismatch(self, record: BatchRecord) -> str | None:
+        """How a well-formed record disagrees with this run's budgets or stages, or None."""
+        budgets, stages = self.config.get("eps", []), self.config.get("attacks", [])
+        if len(record.eps) != len(budgets):
+            return f"{len(record.eps)} eps entries, not one for each of the run's {len(budgets)} budgets"
+        if any(len(outcome.stage_standing) != len(stages) for outcome in record.eps):
+            return f"an eps entry does not count the run's {len(stages)} attacks"
+        return None
 
     def _indices(self, number: int) -> list[int] | None:
         """The data-set indices batch `number` of this run covers (None if the config lacks them)."""
@@ -109,34 +121,14 @@ class RunDir:
             return None
         return list(range(number * size, min((number + 1) * size, n)))
 
-    def commit(self, number: int, record: dict[str, Any]) -> None:
+    def commit(self, number: int, record: BatchRecord) -> None:
         """Write one finished batch atomically."""
         self.batches.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.batches / f"{number:06d}.json", json.dumps(record))
+        atomic_write(self.batches / f"{number:06d}.json", json.dumps(record.to_json()))
 
 
-def _malformed(record: dict[str, Any], budgets: int) -> str | None:
-    """What is missing from a batch record for its points and budgets, or None if nothing."""
-    points = record.get("index")
-    if not isinstance(points, list):
-        return "no list of point indices"
-    for key in ("label", "clean"):
-        if not isinstance(record.get(key), list) or len(record[key]) != len(points):
-            return f"{key!r} is not one value per point"
-    rows = record.get("eps")
-    if not isinstance(rows, list) or len(rows) != budgets:
-        return f"'eps' does not hold one entry for each of the run's {budgets} budgets"
-    for row in rows:
-        broken = row.get("broken_by") if isinstance(row, dict) else None
-        if not isinstance(broken, list) or len(broken) != len(points):
-            return "an 'eps' entry lacks one 'broken_by' value per point"
-    return None
-
-
-def _span(index: Any) -> str:
-    if isinstance(index, list) and index and all(isinstance(i, int) for i in index):
-        return f"{index[0]}..{index[-1]}"
-    return repr(index) if len(repr(index)) <= 40 else repr(index)[:37] + "..."
+def _span(index: Sequence[int]) -> str:
+    return f"{index[0]}..{index[-1]}" if index else "none"
 
 
 def _differences(saved: dict[str, Any], new: dict[str, Any]) -> str:

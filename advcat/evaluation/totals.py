@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from advcat.evaluation.batch import ROBUST, Plan, stage_names
+from advcat.evaluation.records import BatchRecord, DoubledCounts, EpsOutcome, MarginCounts, Totals
 from advcat.evaluation.report import Report
 from advcat.evaluation.sanity import large_eps, run_checks
 
 
 def build_report(
-    records: dict[int, dict[str, Any]],
+    records: dict[int, BatchRecord],
     plan: Plan,
     config: dict[str, Any],
     versions: dict[str, str],
@@ -22,42 +23,21 @@ def build_report(
 ) -> Report:
     """One report from every batch's record (records keyed by batch number)."""
     ordered = [records[b] for b in sorted(records)]
-    index = [i for r in ordered for i in r["index"]]
-    clean = [c for r in ordered for c in r["clean"]]
+    index = [i for r in ordered for i in r.index]
+    clean = [c for r in ordered for c in r.clean]
     n = len(index)
-    broken_by = [[code for r in ordered for code in r["eps"][e]["broken_by"]] for e in range(len(plan.eps))]
+    broken_by = [[code for r in ordered for code in r.eps[e].broken_by] for e in range(len(plan.eps))]
     names = stage_names(plan.stages, plan)
-    attacks = []
-    for e in range(len(plan.eps)):
-        rows = []
-        for s, name in enumerate(names[: len(plan.stages)]):
-            rows.append(
-                {
-                    "name": name,
-                    "standing": sum(r["eps"][e]["stage_standing"][s] for r in ordered),
-                    "broken": sum(r["eps"][e]["stage_broken"][s] for r in ordered),
-                    "seconds": sum(r["eps"][e]["stage_seconds"][s] for r in ordered),
-                }
-            )
-        for code, name in enumerate(names[len(plan.stages) :], start=len(plan.stages)):
-            rows.append(
-                {
-                    "name": name,
-                    "standing": None,
-                    "broken": sum(c == code for c in broken_by[e]),
-                    "seconds": None,
-                }
-            )
-        attacks.append(rows)
+    attacks = [
+        _attack_rows([r.eps[e] for r in ordered], codes, names, plan) for e, codes in enumerate(broken_by)
+    ]
     robust = [sum(c == ROBUST for c in codes) / n for codes in broken_by]
-    checks = run_checks(_totals(ordered, plan, robust, n, image_shape)) if plan.sanity else []
+    checks = run_checks(_sum_totals(ordered, plan, robust, image_shape)) if plan.sanity else []
     seconds = {
-        "clean": sum(r["seconds_clean"] for r in ordered),
+        "clean": sum(r.seconds_clean for r in ordered),
         "attacks": sum(row["seconds"] for rows in attacks for row in rows if row["seconds"] is not None),
-        "sanity": sum(
-            r.get("seconds_probes", 0.0) + sum(e["seconds_sanity"] for e in r["eps"]) for r in ordered
-        ),
-        "total": sum(r["seconds"] for r in ordered),
+        "sanity": sum(r.seconds_probes + sum(o.seconds_sanity for o in r.eps) for r in ordered),
+        "total": sum(r.seconds for r in ordered),
         "wall": wall,
     }
     return Report(
@@ -72,7 +52,7 @@ def build_report(
         checks=[c.to_dict() for c in checks],
         samples={
             "index": index,
-            "label": [y for r in ordered for y in r["label"]],
+            "label": [y for r in ordered for y in r.label],
             "clean": clean,
             "broken_by": broken_by,
             "legend": names,
@@ -82,72 +62,93 @@ def build_report(
     )
 
 
-def _totals(
-    ordered: list[dict[str, Any]], plan: Plan, robust: list[float], n: int, image_shape: tuple[int, ...]
-) -> dict[str, Any]:
-    """The sums the sanity checks read."""
+def _attack_rows(
+    outcomes: list[EpsOutcome], codes: list[int], names: list[str], plan: Plan
+) -> list[dict[str, Any]]:
+    """The report's rows at one eps: each stage's sums over the batches, then each sanity attack's
+    breaks (points only it broke, counted from the broken_by `codes`)."""
+    stages = len(plan.stages)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "standing": sum(o.stage_standing[s] for o in outcomes),
+            "broken": sum(o.stage_broken[s] for o in outcomes),
+            "seconds": sum(o.stage_seconds[s] for o in outcomes),
+        }
+        for s, name in enumerate(names[:stages])
+    ]
+    for code, name in enumerate(names[stages:], start=stages):
+        broken = sum(c == code for c in codes)
+        rows.append({"name": name, "standing": None, "broken": broken, "seconds": None})
+    return rows
+
+
+def _sum_totals(
+    ordered: list[BatchRecord], plan: Plan, robust: list[float], image_shape: tuple[int, ...]
+) -> Totals:
+    """The sums over the batches that the sanity checks read (`robust`: fractions per eps)."""
     free = [s for s, stage in enumerate(plan.stages) if stage.gradient_free]
-    first_free = free[0] if free else None
-    gf_standing: list[int | None] = []
-    gf_broken: list[int | None] = []
-    fgsm: list[int | None] = []
-    only: list[int] = []
-    grad: list[int] = []
-    doubled: list[dict[str, Any] | None] = []
-    margin: list[dict[str, Any] | None] = []
-    doubled_stage = plan.doubled_stage()
-    for e in range(len(plan.eps)):
-        rows = [r["eps"][e] for r in ordered]
-        if first_free is None:
-            gf_standing.append(None)
-            gf_broken.append(None)
-        else:
-            gf_standing.append(sum(r["stage_standing"][first_free] for r in rows))
-            gf_broken.append(sum(r["stage_broken"][s] for r in rows for s in free))
-        gradient = [s for s in range(len(plan.stages)) if s not in free]
-        grad.append(sum(r["stage_broken"][s] for r in rows for s in gradient))
-        has_fgsm = all(r["fgsm_broken"] is not None for r in rows if r["stage_standing"][0] > 0)
-        fgsm.append(sum(r["fgsm_broken"] or 0 for r in rows) if has_fgsm else None)
-        only.append(sum(r["fgsm_only"] or 0 for r in rows))
-        parts = [r["doubled"] for r in rows if r["doubled"] is not None]
-        doubled.append(
-            None
-            if doubled_stage is None or not parts
-            else {
-                "name": doubled_stage.name,
-                **{k: sum(p[k] for p in parts) for k in ("points", "single", "doubled")},
-            }
-        )
-        marks = [r["margin"] for r in rows if r.get("margin") is not None]
-        margin.append(_margin_sums(marks, plan.stages[0].name) if marks else None)
-    probes = [r["probe"] for r in ordered if r["probe"] is not None]
-    large = [r["large"] for r in ordered if r["large"] is not None]
-    return {
-        "n": n,
-        "eps": list(plan.eps),
-        "robust": [100.0 * r for r in robust],
-        "gf_standing": gf_standing,
-        "gf_broken": gf_broken,
-        "fgsm_broken": fgsm,
-        "fgsm_only": only,
-        "gradient_broken": grad,
-        "doubled": doubled,
-        "margin": margin,
-        "large_points": sum(p["points"] for p in large),
-        "large_robust": sum(p["robust"] for p in large),
-        "large_eps": large_eps(plan.norm, image_shape),
-        "probe_points": sum(p["points"] for p in probes),
-        "zero_gradients": sum(p["zero"] for p in probes),
-        "nan_gradients": sum(p["nan"] for p in probes),
-        "randomized": any(p["randomized"] for p in probes),
-    }
+    gradient = [s for s in range(len(plan.stages)) if s not in free]
+    per_eps = [[r.eps[e] for r in ordered] for e in range(len(plan.eps))]
+    probes = [r.probe for r in ordered if r.probe is not None]
+    large = [r.large for r in ordered if r.large is not None]
+    doubled_check = plan.doubled_stage() is not None
+    return Totals(
+        n=sum(len(r.index) for r in ordered),
+        eps=tuple(plan.eps),
+        robust=tuple(100.0 * r for r in robust),
+        first_stage=plan.stages[0].name,
+        gf_standing=tuple(sum(o.stage_standing[free[0]] for o in rows) if free else None for rows in per_eps),
+        gf_broken=tuple(_broken(rows, free) if free else None for rows in per_eps),
+        fgsm_broken=tuple(_fgsm_sum(rows) for rows in per_eps),
+        fgsm_only=tuple(sum(o.fgsm_only or 0 for o in rows) for rows in per_eps),
+        gradient_broken=tuple(_broken(rows, gradient) for rows in per_eps),
+        doubled=tuple(_doubled_sum(rows) if doubled_check else None for rows in per_eps),
+        margin=tuple(_margin_sum(rows) for rows in per_eps),
+        large_points=sum(p.points for p in large),
+        large_robust=sum(p.robust for p in large),
+        large_eps=large_eps(plan.norm, image_shape),
+        probe_points=sum(p.points for p in probes),
+        zero_gradients=sum(p.zero for p in probes),
+        nan_gradients=sum(p.nan for p in probes),
+        randomized=any(p.randomized for p in probes),
+    )
 
 
-def _margin_sums(parts: list[dict[str, Any]], first: str) -> dict[str, Any]:
-    """The margin-loss check's counts over batches (`first` is None when the first stage is gradient-free)."""
-    firsts = [p["first"] for p in parts]
-    return {
-        "name": first,
-        "first": None if None in firsts else sum(firsts),
-        **{k: sum(p[k] for p in parts) for k in ("points", "broken", "broken_other", "missed")},
-    }
+def _broken(outcomes: list[EpsOutcome], stages: list[int]) -> int:
+    """Points the stages numbered `stages` broke, over the batches."""
+    return sum(o.stage_broken[s] for o in outcomes for s in stages)
+
+
+def _fgsm_sum(outcomes: list[EpsOutcome]) -> int | None:
+    """FGSM's breaks over the batches, or None if it did not run on a batch with correct points."""
+    ran = all(o.fgsm_broken is not None for o in outcomes if o.stage_standing[0] > 0)
+    return sum(o.fgsm_broken or 0 for o in outcomes) if ran else None
+
+
+def _doubled_sum(outcomes: list[EpsOutcome]) -> DoubledCounts | None:
+    """The doubled-steps check's counts over the batches where it ran (None if it ran on none)."""
+    parts = [o.doubled for o in outcomes if o.doubled is not None]
+    if not parts:
+        return None
+    return DoubledCounts(
+        points=sum(p.points for p in parts),
+        single=sum(p.single for p in parts),
+        doubled=sum(p.doubled for p in parts),
+    )
+
+
+def _margin_sum(outcomes: list[EpsOutcome]) -> MarginCounts | None:
+    """The margin-loss check's counts over the batches where it ran (None if it ran on none); `first`
+    is None when the first stage is gradient-free."""
+    parts = [o.margin for o in outcomes if o.margin is not None]
+    if not parts:
+        return None
+    firsts = [p.first for p in parts if p.first is not None]
+    return MarginCounts(
+        points=sum(p.points for p in parts),
+        broken=sum(p.broken for p in parts),
+        first=sum(firsts) if len(firsts) == len(parts) else None,
+        broken_other=sum(p.broken_other for p in parts),
+        missed=sum(p.missed for p in parts),
+    )
