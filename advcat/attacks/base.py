@@ -123,6 +123,32 @@ class Attack:
         `index` (N,): the samples' ids in a larger data set, which key their randomness (default
         0..N-1), so an attack on a subset or shard draws what a run over the whole set draws.
         """
+        seed = self._check_call(model, x, target, seed, index)
+        info = model_info(model)
+        classes = info.classes if info is not None else None
+        with borrowed(model), sample_keys(index):
+            labels, targets = self._labels_and_targets(model, x, y, target, seed, batch_size)
+            threat = make_threat(self.norm, self.eps) if self.eps is not None else whole_box(self.norm, x)
+            threat.check_batch(x.shape[0])
+            goal = Goal(labels=labels, target=targets, threat=threat, seed=seed, early_stop=early_stop,
+                        batch_size=batch_size, progress=progress, classes=classes, eot=self.eot)
+            found = self.run(model, x, goal)
+            adv = found.x.clamp(0.0, 1.0)
+            logits = found.logits
+            if logits is None or not bool(torch.isfinite(logits).all()) or self._transforms():
+                with torch.no_grad():
+                    logits = _batched_forward(model, adv, batch_size).float()
+        delta = adv - x
+        return AttackResult(
+            adv=adv, delta=delta, success=goal_reached(logits.argmax(1), labels, targets),
+            logits=logits, labels=labels, target=targets, norms=threat.norm(delta),
+            steps_taken=found.steps_taken, queries=found.queries, method=self.name, norm=self.norm,
+            eps=_eps_record(self.eps), seed=seed, config=self.config(), interrupted=found.interrupted,
+        )
+
+    def _check_call(self, model: object, x: Tensor, target: TargetSpec, seed: int | None,
+                    index: Tensor | None) -> int:
+        """Every check of a call, before any work; returns the seed (a fresh one for None)."""
         if not isinstance(model, nn.Module):
             raise TypeError(
                 f"the first argument must be the model (an nn.Module), got {type(model).__name__}: "
@@ -135,59 +161,26 @@ class Attack:
             check_index(index, x.shape[0])
         if target is not None and not self.targeted:
             raise ValueError(f"{self.name} is untargeted only; drop target=")
-        seed = fresh_seed() if seed is None else check_seed(seed)
+        return fresh_seed() if seed is None else check_seed(seed)
+
+    def _labels_and_targets(self, model: nn.Module, x: Tensor, y: object, target: TargetSpec,
+                            seed: int, batch_size: int | None) -> tuple[Tensor, Tensor | None]:
+        """The labels (`y`, or the model's clean predictions) and the resolved targets, checked
+        against the model's class count; the clean forward runs only when one of them needs it."""
         info = model_info(model)
+        clean = None
+        if y is None or target is not None:
+            with torch.no_grad():
+                clean = check_logits(_batched_forward(model, x, batch_size))
+        if y is None:
+            assert clean is not None
+            labels = clean.argmax(1)
+        else:
+            num_classes = clean.shape[1] if clean is not None else (info.num_classes if info else None)
+            labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
         classes = info.classes if info is not None else None
-        with borrowed(model), sample_keys(index):
-            clean = None
-            if y is None or target is not None:
-                with torch.no_grad():
-                    clean = check_logits(_batched_forward(model, x, batch_size))
-            if y is None:
-                assert clean is not None
-                labels = clean.argmax(1)
-            else:
-                num_classes = clean.shape[1] if clean is not None else (info.num_classes if info else None)
-                labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
-            targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
-            threat = make_threat(self.norm, self.eps) if self.eps is not None else whole_box(self.norm, x)
-            threat.check_batch(x.shape[0])
-            goal = Goal(
-                labels=labels,
-                target=targets,
-                threat=threat,
-                seed=seed,
-                early_stop=early_stop,
-                batch_size=batch_size,
-                progress=progress,
-                classes=classes,
-                eot=self.eot,
-            )
-            found = self.run(model, x, goal)
-            adv = found.x.clamp(0.0, 1.0)
-            logits = found.logits
-            if logits is None or not bool(torch.isfinite(logits).all()) or self._transforms():
-                with torch.no_grad():
-                    logits = _batched_forward(model, adv, batch_size).float()
-        delta = adv - x
-        success = goal_reached(logits.argmax(1), labels, targets)
-        return AttackResult(
-            adv=adv,
-            delta=delta,
-            success=success,
-            logits=logits,
-            labels=labels,
-            target=targets,
-            norms=threat.norm(delta),
-            steps_taken=found.steps_taken,
-            queries=found.queries,
-            method=self.name,
-            norm=self.norm,
-            eps=_eps_record(self.eps),
-            seed=seed,
-            config=self.config(),
-            interrupted=found.interrupted,
-        )
+        targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
+        return labels, targets
 
     def with_eot(self, eot: int) -> Attack:
         """This attack with every step averaging `eot` forward passes (EOT, Athalye et al. 2018):

@@ -128,24 +128,12 @@ def optimize(
     dtype = _autocast_dtype(autocast)
     info = model_info(model)
     problem = _Problem(
-        model=model,
-        x=x.detach(),
-        objective=objective,
-        threat=threat,
-        step=step,
-        steps=steps,
-        restarts=restarts,
-        param=param,
-        success=success,
-        early_stop=early_stop and success is not None,
-        random_start=random_start,
-        start=None if start is None else usable(start).detach(),
-        transforms=transforms,
-        eot=check_count("eot", eot),
-        autocast=dtype,
+        model=model, x=x.detach(), objective=objective, threat=threat, step=step, steps=steps,
+        restarts=restarts, param=param, success=success, early_stop=early_stop and success is not None,
+        random_start=random_start, start=None if start is None else usable(start).detach(),
+        transforms=transforms, eot=check_count("eot", eot), autocast=dtype,
         seed=fresh_seed() if seed is None else check_seed(seed),
-        classes=info.classes if info is not None else None,
-        callback=callback,
+        classes=info.classes if info is not None else None, callback=callback,
     )
     n = x.shape[0]
     norm = threat.norm if threat is not None else None

@@ -169,17 +169,9 @@ class _Run:
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
         cfg = self.config
-        feature_seconds = 0.0
-        if cfg.cached:
-            tick = time.perf_counter()
-            train_src: Any = self._features(self.train, "train features")
-            val_src: Any = self._features(self.val, "val features") if self.val else None
-            feature_seconds = time.perf_counter() - tick
-            module: nn.Module = self.plan.head
-            modes = None
-        else:
-            train_src, val_src, module = self.train, self.val, self.model
-            modes = (lambda: set_modes(self.model.net, self.plan))  # noqa: E731
+        tick = time.perf_counter()
+        train_src, val_src, module, modes = self._sources()
+        feature_seconds = time.perf_counter() - tick if cfg.cached else 0.0
         total = cfg.epochs * steps_per_epoch(len(self.train), cfg.batch_size)
         trainer = Trainer(
             module=module, optimizer=self.optimizer, config=cfg, device=self.device,
@@ -201,23 +193,8 @@ class _Run:
                 row["val_loss"], row["val_acc"], _ = trainer.evaluate(val_src)
             row["lr"] = self.optimizer.param_groups[0]["lr"]
             row["seconds"] = time.perf_counter() - tick
-            record["history"].append(row)
             record["epoch"], record["step"] = epoch, trainer.step
-            improved = val_src is None or record["best_loss"] is None \
-                or row["val_loss"] < record["best_loss"]
-            if improved:
-                record["best_epoch"], record["bad_epochs"] = epoch, 0
-                record["best_loss"] = row.get("val_loss")
-                best_state = _clone(self.model.net)
-            else:
-                record["bad_epochs"] += 1
-            stop = cfg.patience is not None and record["bad_epochs"] >= cfg.patience
-            record["finished"] = stop or epoch == cfg.epochs
-            record["stopped_early"] = stop and epoch < cfg.epochs
-            if self.out is not None:
-                if improved:
-                    save_best(self.out, self.model, record)
-                save_last(self.out, self.model, self.optimizer, record)
+            best_state = self._end_epoch(record, row, best_state)
             bar.set_postfix({k: f"{v:.4f}" for k, v in row.items()
                              if k in ("train_loss", "val_loss", "val_acc")})
             bar.update(1)
@@ -232,6 +209,38 @@ class _Run:
         if self.out is not None:
             save_best(self.out, final, record)
         return FineTuned(final, record["history"], metrics, self.config.to_dict(), self.out)
+
+    def _sources(self) -> tuple[Any, Any, nn.Module, Callable[[], None] | None]:
+        """(train, val, trained module, mode setter): cached features and the head alone for the
+        linear strategy, else the images and the whole model with its frozen parts' modes."""
+        if self.config.cached:
+            train = self._features(self.train, "train features")
+            val = self._features(self.val, "val features") if self.val else None
+            return train, val, self.plan.head, None
+        return self.train, self.val, self.model, lambda: set_modes(self.model.net, self.plan)
+
+    def _end_epoch(self, record: dict[str, Any], row: dict[str, Any],
+                   best_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Record a finished epoch: history, best weights, early stop, checkpoints in OUT; returns
+        the best weights so far."""
+        cfg, epoch = self.config, record["epoch"]
+        record["history"].append(row)
+        improved = "val_loss" not in row or record["best_loss"] is None \
+            or row["val_loss"] < record["best_loss"]
+        if improved:
+            record["best_epoch"], record["bad_epochs"] = epoch, 0
+            record["best_loss"] = row.get("val_loss")
+            best_state = _clone(self.model.net)
+        else:
+            record["bad_epochs"] += 1
+        stop = cfg.patience is not None and record["bad_epochs"] >= cfg.patience
+        record["finished"] = stop or epoch == cfg.epochs
+        record["stopped_early"] = stop and epoch < cfg.epochs
+        if self.out is not None:
+            if improved:
+                save_best(self.out, self.model, record)
+            save_last(self.out, self.model, self.optimizer, record)
+        return best_state
 
     def _start(self) -> dict[str, Any]:
         """A fresh record, or the last epoch's from OUT (weights and optimizer restored)."""
