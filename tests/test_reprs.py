@@ -22,4 +22,5 @@ def test_optimize_result_and_attribution_have_a_summary_and_a_short_repr(tiny_cn
     assert _short(repr(res)) and repr(res).startswith("Result(")
     assert "4 images" in res.summary() and "queries 3.0" in res.summary()
     att = advcat.attribute(tiny_cnn, x, method="saliency", target=y)
-    assert _short(repr(att)) and att.summary().startswith("saliency on 4 images, class 1, 2, 3, 4")
+    assert _short(repr(att)) and att.summary().startswith(
+        "saliency on 4 images, class class1, class2, class3, class4")

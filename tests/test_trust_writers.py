@@ -32,16 +32,22 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 class _Links(HTMLParser):
-    """Every href and src of a page, and the page's raw tags."""
+    """Every href and src of a page, and the page's raw tags; the page's own empty favicon
+    (`data:,`, written so that a browser asks for no favicon.ico) is kept apart."""
 
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
+        self.icons: list[str] = []
         self.tags: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
-        self.links += [value or "" for name, value in attrs if name in ("href", "src")]
+        values = [value or "" for name, value in attrs if name in ("href", "src")]
+        if tag == "link" and ("rel", "icon") in attrs:
+            self.icons += values
+        else:
+            self.links += values
 
 
 def _parse(page: Path) -> _Links:
@@ -65,6 +71,7 @@ def test_index_links_are_relative_file_links_whatever_the_names(tmp_path: Path) 
     index = write_index(folder, SCRIPT, SCRIPT, [entry])
     parsed = _parse(index)
     assert "script" not in parsed.tags and "alert(1)</script>" not in index.read_text()
+    assert parsed.icons == ["data:,"]
     assert len(parsed.links) == 1 + len(HOSTILE_PATHS) + 1
     for link in parsed.links:
         parts = urlsplit(link)
