@@ -1,8 +1,9 @@
 """Best-so-far bookkeeping per sample: which iterate to keep, its score and success, and the cost.
 
-Two policies: "score" keeps the highest score, preferring any successful iterate over an
+Three policies: "score" keeps the highest score, preferring any successful iterate over an
 unsuccessful one; "min_norm" keeps the successful iterate closest to x0 (minimum-norm attacks),
-falling back to the highest score while a sample has not succeeded.
+falling back to the highest score while a sample has not succeeded; "last" keeps the latest
+iterate (synthesis: the image after the last step, or the last one reached when interrupted).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from torch import Tensor
 
 from advcat.kernels import best_update
 
-KEEP_POLICIES = ("score", "min_norm")
+KEEP_POLICIES = ("score", "min_norm", "last")
 
 
 class BestIterates:
@@ -49,9 +50,12 @@ class BestIterates:
         score = score.detach().float()
         succ = success if success is not None else torch.zeros_like(score, dtype=torch.bool)
         old_score, old_succ = self.score[index], self.success[index]
-        if self.policy == "score":
+        size = None
+        if self.policy == "last":
+            better = torch.ones_like(succ)
+            self.success[index] = False
+        elif self.policy == "score":
             better = (succ & ~old_succ) | ((succ == old_succ) & (score > old_score))
-            size = None
         else:
             assert self.norm is not None
             size = self.norm(image.detach() - x0).float()

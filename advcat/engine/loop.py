@@ -110,7 +110,8 @@ def optimize(
     parameterization initialised from `x` (synthesis, CW's tanh space) under no bounded threat
     (`threats.Unbounded()` measures its L2 size for keep="min_norm"). `success` tells when a
     sample is done: with `early_stop` it leaves the batch, and restarts skip it. `keep="min_norm"`
-    keeps the successful iterate nearest `x` in the threat's norm. `transforms` (e.g. kornia
+    keeps the successful iterate nearest `x` in the threat's norm, `keep="last"` the latest iterate
+    (after the last step, or the last one reached when interrupted). `transforms` (e.g. kornia
     augmentations) apply before every forward pass, drawn per sample from (seed, sample id,
     restart, step), so no draw depends on the batch. `eot=k` averages the score and the logits of
     k forward passes per step (expectation over transformation: k transform draws, and k draws
@@ -141,7 +142,6 @@ def optimize(
     history = torch.zeros(steps + 1, dtype=torch.float64)
     counts = torch.zeros(steps + 1, dtype=torch.float64)
     chunk = batch_size or n
-    last_z: list[Tensor] = []
     interrupted = False
     total = -(-n // chunk) * restarts * steps
     with (
@@ -153,9 +153,7 @@ def optimize(
         try:
             for first in range(0, n, chunk):
                 rows = torch.arange(first, min(first + chunk, n), device=x.device)
-                z = _run_chunk(problem, rows, best, activations, history, counts, bar)
-                if z is not None:
-                    last_z.append(z)
+                _run_chunk(problem, rows, best, activations, history, counts, bar)
         except KeyboardInterrupt:
             if not partial_results():
                 raise
@@ -170,7 +168,6 @@ def optimize(
         history=(history / counts.clamp_min(1)).float(),
         seed=problem.seed,
         objective=objective.describe(),
-        z=torch.cat(last_z) if last_z and param is not None and not interrupted else None,
         interrupted=interrupted,
     )
 
@@ -183,15 +180,13 @@ def _run_chunk(
     history: Tensor,
     counts: Tensor,
     bar: Any,
-) -> Tensor | None:
-    """All restarts for one chunk of samples; returns the final variable of the last restart."""
-    z: Tensor | None = None
+) -> None:
+    """All restarts for one chunk of samples."""
     for restart in range(p.restarts):
         index = chunk if restart == 0 or p.success is None else chunk[~best.success[chunk]]
         if index.numel() == 0:
             break
-        z = _descend(p, index, restart, best, activations, history, counts, bar)
-    return z
+        _descend(p, index, restart, best, activations, history, counts, bar)
 
 
 def _descend(
@@ -203,7 +198,7 @@ def _descend(
     history: Tensor,
     counts: Tensor,
     bar: Any,
-) -> Tensor:
+) -> None:
     """One restart of the loop over `steps` gradient steps for the samples in `index`."""
     x0 = p.x[index]
     z = _start(p, x0, index, restart)
@@ -255,7 +250,6 @@ def _descend(
         bar.update(1)
         if p.callback is not None:
             p.callback({"t": t, "restart": restart, "index": index, "score": score, "success": succeeded})
-    return z.detach()
 
 
 def _bounded(threat: Threat | None) -> bool:

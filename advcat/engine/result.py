@@ -11,8 +11,7 @@ from torch import Tensor
 class Result:
     """Best images found, per sample, with their scores, success flags and costs.
 
-    `x`: best images (N, C, H, W) in [0, 1]; `logits`: the model's logits on them; `z`: the
-    optimized variable of the last restart for parameterized runs (None for pixels); `score`:
+    `x`: best images (N, C, H, W) in [0, 1]; `logits`: the model's logits on them; `score`:
     best score (N,); `success`: (N,) bool, or None without a success criterion;
     `steps_taken`: gradient steps spent on each sample (all restarts); `queries`: forward
     passes per sample; `history`: mean score of the active samples at each step of the first
@@ -28,7 +27,6 @@ class Result:
     history: Tensor
     seed: int
     objective: str
-    z: Tensor | None = None
     interrupted: bool = False
 
     def summary(self) -> str:

@@ -80,10 +80,9 @@ def synthesize(
     with borrowed(model):
         result = optimize(model, plan.x0, plan.objective, step=Adam(plan.lr), steps=steps,
                           param=plan.param, transforms=plan.transforms, seed=seed,
-                          progress=progress, batch_size=batch_size)
+                          progress=progress, batch_size=batch_size, keep="last")
         with torch.no_grad():
-            images = plan.param.to_image(result.z) if result.z is not None else result.x
-            images = images.detach().clamp(0.0, 1.0)
+            images = result.x.detach().clamp(0.0, 1.0)
             probs = model(images).float().softmax(1)
     config = {"param": repr(plan.param), "transforms": repr(plan.transforms), "lr": plan.lr,
               "steps": steps, "tv": plan.tv, "size": list(plan.x0.shape[-2:]),
