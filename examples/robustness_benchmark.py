@@ -15,7 +15,7 @@ from common import load, parser, write_summary
 
 import advcat
 from advcat.data import imagenet_samples
-from advcat.viz.save import save_figure
+from advcat.viz import figure, save_figure
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     print(report.summary())
     print(report.to_markdown())
     print(report.robustbench_line())
-    save_figure(report.plot(), args.out / "robustness_curve", formats=("png", "pdf"))
+    save_figure(figure(report), args.out / "robustness_curve", formats=("png", "pdf"))
     write_summary(args.out, {
         "n": report.n, "clean_accuracy": report.clean_accuracy, "eps": report.eps,
         "robust_accuracy": {"cascade": report.robust_accuracy, "pgd alone": pgd.robust_accuracy},

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 import advcat
 from advcat.data import Subset, cats_vs_dogs, fashion_mnist, oxford_pets, stratified_split
-from advcat.viz.save import save_figure
+from advcat.viz import confusion, curves, save_figure
 
 # What the lesson printed (validation accuracy), for comparison
 LESSON = {"cats_vs_dogs": {"linear (VGG-16, 1 epoch)": 0.967, "unfrozen (+1 epoch)": 0.974}}
@@ -57,8 +57,8 @@ def fit_and_attack(name: str, train: Dataset, test: Dataset, args: argparse.Name
     record: dict[str, Any] = {"n_train": len(train), "n_test": len(test)}  # type: ignore[arg-type]
     for label, run in (("linear", linear), ("partial", partial)):
         print(f"{name} {run.summary()}")
-        save_figure(run.curves(), args.out / f"{name}_{label}_curves")
-        save_figure(run.confusion(), args.out / f"{name}_{label}_confusion")
+        save_figure(curves(run), args.out / f"{name}_{label}_curves")
+        save_figure(confusion(run), args.out / f"{name}_{label}_confusion")
         record[label] = {"top1": run.metrics.get("top1"), "epochs": len(run.history),
                          "seconds": run.metrics.get("seconds")}
     images, labels = tensors(test, args.attack_n)

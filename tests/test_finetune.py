@@ -224,9 +224,10 @@ def test_metrics_on_hand_computed_logits() -> None:
 def test_figures_of_a_run(backbone, data) -> None:  # noqa: ANN001
     result = finetune(backbone, _train_set(data), data["val"], epochs=2, image_size=16,
                       progress=False)
-    curves = result.curves()
+    curves = advcat.viz.curves(result)
     assert len(curves.axes) == 2 and len(curves.axes[0].lines) == 2
-    confusion = result.confusion()
+    assert advcat.viz.figure(result).axes[0].get_title() == curves.axes[0].get_title()
+    confusion = advcat.viz.confusion(result)
     assert [t.get_text() for t in confusion.axes[0].get_yticklabels()] == list(CLASSES)
 
 

@@ -1,4 +1,5 @@
-"""The public names of DESIGN.md resolve to what they promise, whatever was imported first."""
+"""The public names listed in advcat/__init__.py (`_PUBLIC`) resolve to the objects they name, not to
+submodules that shadow them, whatever was imported first; an unknown name is an AttributeError."""
 
 from __future__ import annotations
 

@@ -7,12 +7,13 @@ any model is loaded. Numbers must be finite: `1e400` (inf) and `nan` are refused
 
 from __future__ import annotations
 
+import ast
 import math
 from argparse import ArgumentParser, ArgumentTypeError, Namespace
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from advcat.models import PixelModel
@@ -150,7 +151,6 @@ def attack_options(method: str, items: list[str]) -> dict[str, object]:
     import inspect
 
     from advcat.attacks.registry import METHODS
-    from advcat.cli.attribute import parse_options
 
     options = parse_options(items)
     key = str(method).lower().replace("-", "_")
@@ -164,4 +164,18 @@ def attack_options(method: str, items: list[str]) -> dict[str, object]:
     if unknown:
         raise ValueError(f"--option {unknown[0]}: {key} has no such option; its options are "
                          f"{', '.join(valid)}")
+    return options
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings as a dict, values read as Python literals where they are one."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key.strip()] = text
     return options

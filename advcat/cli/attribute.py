@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import ast
 from pathlib import Path
-from typing import Any
 
-from advcat.cli.args import add_model_arguments, fraction, load_model, out_dir, positive_int
+from advcat.cli.args import add_model_arguments, fraction, load_model, out_dir, parse_options, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,20 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show signed attributions instead of magnitudes")
     parser.add_argument("--out", default="attributions", metavar="DIR", type=out_dir,
                         help="output folder (default: %(default)s)")
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings as a dict, values read as Python literals where they are one."""
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
-        try:
-            options[key.strip()] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            options[key.strip()] = text
-    return options
 
 
 def _baseline(text: str) -> str | float:

@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if int(os.environ.get("RANK", "0")) == 0:
         if args.out is not None:
-            report.plot().savefig(Path(args.out) / "robustness.png", dpi=100)
+            from advcat.viz import figure
+
+            figure(report).savefig(Path(args.out) / "robustness.png", dpi=100)
         print(report.to_markdown())
         if committed:
             print(f"resumed {committed} of {math.ceil(report.n / args.batch_size)} batches from {args.out}")

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     import advcat
     from advcat.data import image_folder
+    from advcat.viz import confusion, curves
 
     for folder in (args.data, args.val):
         if folder is not None and not Path(folder).is_dir():
@@ -74,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction, workers=args.workers, resume=not args.no_resume,
     )
     out = Path(args.out)
-    result.curves().savefig(out / "curves.png", dpi=100)
+    curves(result).savefig(out / "curves.png", dpi=100)
     if "confusion" in result.metrics:
-        result.confusion().savefig(out / "confusion.png", dpi=100)
+        confusion(result).savefig(out / "confusion.png", dpi=100)
     print(result.summary())
     for name, value in result.metrics.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):

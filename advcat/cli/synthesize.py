@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the request, load the model, synthesize in one batched run, write the files."""
     from advcat.data import save_image
     from advcat.synthesis import synthesize, visualize_channel
+    from advcat.viz import figure
 
     if bool(args.target) == bool(args.channel):
         raise ValueError("give --target CLASS (repeatable) or --channel LAYER:INDEX, not both")
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for image, name in zip(result.images, _file_names(labels)):
         save_image(image, out / name)
     result.save(out / "synthesis")
-    result.figure().savefig(out / "gallery.png", dpi=100)
+    figure(result).savefig(out / "gallery.png", dpi=100)
     print(result.summary())
     count = f"{len(labels)} image" + ("s" if len(labels) != 1 else "")
     print(f"wrote {count}, gallery.png and synthesis.json to {out}")

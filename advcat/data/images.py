@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,6 +18,9 @@ from torch import Tensor, nn
 
 from advcat.data.photos import foolbox_imagenet_files, samples
 from advcat.models.pixel import ModelInfo, model_info
+
+if TYPE_CHECKING:  # PIL stays a lazy import at run time
+    from PIL.Image import Image as PILImage
 
 PathLike = str | os.PathLike[str]
 
@@ -45,7 +49,7 @@ def image_path(path_or_name: PathLike) -> Path:
     )
 
 
-def _decode(path: Path):  # noqa: ANN202 - returns a PIL image; PIL stays a lazy import
+def _decode(path: Path) -> PILImage:
     """Open, verify and fully decode a file, refusing truncated or corrupt data."""
     from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -69,7 +73,7 @@ def _decode(path: Path):  # noqa: ANN202 - returns a PIL image; PIL stays a lazy
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def _to_mode(image, channels: int):  # noqa: ANN001, ANN202 - PIL images
+def _to_mode(image: PILImage, channels: int) -> PILImage:
     """RGB (or L for one channel): 16-bit scaled to 8 bits, transparency composited over white."""
     from PIL import Image
 
@@ -86,7 +90,8 @@ def _to_mode(image, channels: int):  # noqa: ANN001, ANN202 - PIL images
     return rgb.convert("L") if channels == 1 else rgb
 
 
-def _to_tensor(image) -> Tensor:  # noqa: ANN001 - a PIL image in mode RGB or L
+def _to_tensor(image: PILImage) -> Tensor:
+    """(1, C, H, W) float32 in [0, 1] from a PIL image in mode RGB or L."""
     array = np.array(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -120,7 +125,7 @@ def _info(model: nn.Module | ModelInfo | None) -> ModelInfo:
     return info
 
 
-def _preprocess(image, info: ModelInfo):  # noqa: ANN001, ANN202 - PIL images
+def _preprocess(image: PILImage, info: ModelInfo) -> PILImage:
     """Resize the short side to info.resize (at least the crop) and take the centre crop.
 
     An image already input_size x input_size (e.g. one advcat saved) is used as is, so it round-trips.

@@ -74,9 +74,3 @@ def samples() -> dict[str, Sample]:
     for path, label in foolbox_imagenet_files():
         found[path.stem] = Sample(path.stem, path, label, "foolbox", "labelled ImageNet photo")
     return found
-
-
-def sample_path(name: str) -> Path | None:
-    """The file of the sample photo called `name`, or None when there is none."""
-    sample = samples().get(name)
-    return None if sample is None else sample.path

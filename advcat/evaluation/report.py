@@ -1,8 +1,9 @@
 """Report: what an evaluation found, with everything needed to repeat and check it.
 
 JSON holds every number, the config, versions, the seed and per-sample flags (`save`/`load`);
-`to_markdown`, `to_latex` and `robustbench_line` format it for papers; `plot` draws robust accuracy
-against eps (several reports on one figure: `advcat.viz.robustness.robustness_curve`).
+`to_markdown`, `to_latex` and `robustbench_line` format it for papers. `advcat.viz.figure(report)`
+draws robust accuracy against eps (several reports on one figure: `advcat.viz.robustness_curve`);
+the report itself never imports viz.
 """
 
 from __future__ import annotations
@@ -175,12 +176,6 @@ class Report:
             f"| {markdown_cell(self.model)} | {100 * self.clean_accuracy:.2f} | "
             f"{100 * self.robust_at(e):.2f} | {norm} | {format_eps(e)} | {self.n} | advcat {attacks} |"
         )
-
-    def plot(self, axes: Any = None) -> Any:
-        """Robust accuracy against eps (clean accuracy at eps 0); returns the matplotlib Figure."""
-        from advcat.viz.robustness import robustness_curve
-
-        return robustness_curve([self], axes=axes)
 
 
 _LATEX_SPECIAL = {

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from advcat.io_paths import CorruptFileError, read_json_object, read_tensors, saved_pair, temporary
+from advcat.models.architectures import build_arch
+from advcat.models.heads import replace_head
 from advcat.models.pixel import ModelInfo, PixelModel
 
 FORMAT = "advcat-checkpoint/1"
@@ -54,9 +56,6 @@ def load_checkpoint(path: str | Path) -> PixelModel:
 
     A damaged or foreign file raises CorruptFileError (a ValueError) naming it.
     """
-    from advcat.models.heads import replace_head
-    from advcat.models.zoo import build_arch
-
     weights, meta = checkpoint_paths(path)
     for file in (weights, meta):
         if not file.is_file():

@@ -22,6 +22,7 @@ class SynthesisResult:
     `targets` (N,) is the class each image was made for (None for a pure layer objective) and
     `names` its readable name; `history` is the mean objective per step; `objective` the formula
     that was maximized; `config` the recipe (param, transforms, lr, steps, size, time taken).
+    `advcat.viz.figure(result)` draws the gallery.
     """
 
     images: Tensor
@@ -74,12 +75,6 @@ class SynthesisResult:
     def __repr__(self) -> str:
         shape = tuple(self.images.shape)
         return f"SynthesisResult(images={shape}, objective={self.objective!r})"
-
-    def figure(self, **kwargs: Any) -> Any:
-        """A matplotlib gallery of the images titled with their targets and probabilities."""
-        from advcat.viz.gallery import synthesis_gallery
-
-        return synthesis_gallery(self, **kwargs)
 
     def save(self, path: str | Path) -> Path:
         """Write PATH.safetensors (tensors) and PATH.json (the rest); returns the JSON path."""

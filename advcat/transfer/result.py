@@ -13,28 +13,14 @@ from advcat.models.pixel import PixelModel
 class FineTuned:
     """`.model` (pixel space, eval mode, best validation epoch), `.history` (one dict per epoch:
     train/val loss and accuracy, learning rate, seconds), `.metrics` (held-out top-1/top-k,
-    per-class accuracy, confusion matrix, timings), `.config` and `.path` (OUT, if saved)."""
+    per-class accuracy, confusion matrix, timings), `.config` and `.path` (OUT, if saved).
+    Figures: `advcat.viz.curves(result)` and `advcat.viz.confusion(result)`."""
 
     model: PixelModel
     history: list[dict[str, Any]]
     metrics: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-
-    def curves(self):  # noqa: ANN201 - a matplotlib Figure; matplotlib stays a lazy import
-        """Training curves (loss and accuracy per epoch) as a matplotlib Figure."""
-        from advcat.viz.training import training_curves
-
-        return training_curves(self.history)
-
-    def confusion(self, normalize: bool = True):  # noqa: ANN201 - a matplotlib Figure
-        """The held-out confusion matrix as a matplotlib Figure."""
-        from advcat.viz.training import confusion_figure
-
-        if "confusion" not in self.metrics:
-            raise ValueError("no held-out data was scored (val_fraction=0 and no val set)")
-        return confusion_figure(self.metrics["confusion"], self.model.info.classes,
-                                normalize=normalize)
 
     def summary(self) -> str:
         """One line: strategy, epochs run, held-out accuracy and time."""
