@@ -11,8 +11,8 @@ import advcat
 from advcat.attacks import Attack, attack_rounded, rounded
 from advcat.attacks.base import Goal
 from advcat.cli.main import main
+from advcat.core.result import Result
 from advcat.data import read_image, to_uint8
-from advcat.engine.result import Result
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from advcat.attribution import (
     spearman,
     top_k_overlap,
 )
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 
 CLASSES = ["cat", "dog", "fox", "owl", "eel"]
 

@@ -43,7 +43,7 @@ def test_best_score_is_the_maximum_seen(problem):
 
     res = optimize(model, x, objective, threat=T.Linf(0.1), step=S.Sign(0.03), steps=4, callback=record)
     # the returned score is the objective evaluated on the returned images
-    from advcat.engine.context import Context
+    from advcat.core.context import Context
 
     with torch.no_grad():
         ctx = Context(x=res.x, logits=model(res.x), index=torch.arange(len(y)), x0=x)

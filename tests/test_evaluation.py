@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import advcat
 from advcat.attacks import PGD, Attack
 from advcat.attacks.base import Goal
-from advcat.engine.result import Result
+from advcat.core.result import Result
 from advcat.evaluation import Report
 from advcat.threats import make_threat
 
@@ -284,8 +284,6 @@ def test_errors_are_raised_before_any_work(setup):
         advcat.evaluate(model, (x, y), n=100)
     with pytest.raises(ValueError, match="unknown attack"):
         advcat.evaluate(model, (x, y), attacks=["nope"])
-    with pytest.raises(ValueError, match="eps"):
-        advcat.evaluate(model, (x, y), eps=[0.1, 0.2], attacks=[PGD(eps=0.1)])
     with pytest.raises(TypeError, match="data"):
         advcat.evaluate(model, {"x": x})
     with pytest.raises(ValueError, match="unknown data set"):
@@ -317,3 +315,14 @@ def test_cli_evaluate_writes_the_same_report_as_the_api(setup, tmp_path, monkeyp
     assert cli == ours
     assert main(["evaluate", "--data", "x", "--eps", "1/0"]) == 2
     assert "argument --eps: expected a finite number" in capsys.readouterr().err
+
+
+def test_an_attack_object_runs_at_every_eps_and_robust_accuracy_never_rises(setup, tmp_path):
+    """eps is given at call time, so one attack object serves the whole sweep; a point broken at a
+    smaller eps stays broken at the larger ones (issue 15, item 3)."""
+    model, x, y = setup
+    report = advcat.evaluate(model, (x, y), eps=[0.2, 0.05, 0.1], attacks=[PGD(eps=0.1, steps=3)],
+                             n=24, batch_size=12, sanity=False, out=tmp_path / "run", progress=False)
+    robust = dict(zip(report.eps, report.robust_accuracy))
+    assert robust[0.05] >= robust[0.1] >= robust[0.2]
+    assert robust[0.05] > robust[0.2]

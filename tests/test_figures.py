@@ -39,9 +39,9 @@ def _attack_result(n: int = 2, norm: str = "linf") -> AttackResult:
     adv = (x + delta).clamp(0, 1)
     logits = torch.randn(n, 10)
     return AttackResult(
-        adv=adv, delta=adv - x, success=torch.ones(n, dtype=torch.bool), logits=logits,
+        adv=adv, x0=x, success=torch.ones(n, dtype=torch.bool), logits=logits,
         labels=torch.zeros(n, dtype=torch.long), target=torch.full((n,), 3),
-        norms=(adv - x).abs().flatten(1).amax(1), steps_taken=torch.full((n,), 5),
+        steps_taken=torch.full((n,), 5),
         queries=torch.full((n,), 6), method="pgd", norm=norm, eps=4 / 255, seed=0,
     )
 

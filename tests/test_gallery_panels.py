@@ -50,8 +50,8 @@ def _imagenet_attack(n: int = 2) -> AttackResult:
     logits = torch.zeros(n, 1000)
     logits[:, TABBY] = 5.0
     return AttackResult(
-        adv=adv, delta=adv - x, success=torch.ones(n, dtype=torch.bool), logits=logits,
-        labels=torch.full((n,), ZEBRA), target=None, norms=(adv - x).abs().flatten(1).amax(1),
+        adv=adv, x0=x, success=torch.ones(n, dtype=torch.bool), logits=logits,
+        labels=torch.full((n,), ZEBRA), target=None,
         steps_taken=torch.full((n,), 5), queries=torch.full((n,), 6), method="pgd", norm="linf",
         eps=4 / 255, seed=0,
     )

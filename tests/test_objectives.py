@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from advcat import objectives as O
-from advcat.engine.context import Context
+from advcat.core.context import Context
 
 
 def _ctx(logits: torch.Tensor, x: torch.Tensor | None = None, index=None) -> Context:

@@ -143,7 +143,7 @@ def test_apgd_first_two_steps_by_hand():
     eps = 0.1
     x0 = torch.full((1, 4), 0.5)
     project = _linf_projector(x0, eps, torch.arange(1))
-    step = S.APGD("linf", eps, steps=100)
+    step = S.APGDStep("linf", eps, steps=100)
     g0, g1 = torch.tensor([[1.0, -1.0, 1.0, -1.0]]), torch.tensor([[1.0, 1.0, -1.0, -1.0]])
     info = _info([0], t=0, steps=100, score=torch.tensor([0.0]), project=project)
     state = step.init(x0, info)
@@ -178,7 +178,7 @@ def test_apgd_halves_eta_and_restarts_from_the_best_point():
     grads = [torch.randn(n, 6, generator=gen) for _ in range(100)]
     # sample 0 only falls (condition 1 at w_1 = 22), sample 1 rises at every step
     scores = [torch.tensor([-float(t), float(t)]) for t in range(100)]
-    step = S.APGD("linf", eps, steps=100)
+    step = S.APGDStep("linf", eps, steps=100)
     z, state, trail = _drive(step, x0, scores, grads, project, t_end=22)
     assert torch.allclose(state["eta"], torch.full((n,), 2 * eps))
     info = _info(torch.arange(n), t=22, steps=100, score=scores[22], project=project)
@@ -206,7 +206,7 @@ def test_apgd_condition_two_halves_eta_when_the_best_stalls():
     scores = [torch.tensor([float(t), float(t)]) for t in range(23)]
     scores += [torch.tensor([-100.0 + t, -100.0 + t]) for t in range(23, 41)]
     scores += [torch.tensor([-100.0 + 41, 50.0])]
-    step = S.APGD("linf", eps, steps=100)
+    step = S.APGDStep("linf", eps, steps=100)
     _, state, _ = _drive(step, x0, scores, grads, project, t_end=42)
     assert torch.allclose(state["eta"], torch.tensor([eps, 2 * eps]))
     assert state["reduced"].tolist() == [True, False]
@@ -218,8 +218,8 @@ def test_apgd_condition_two_halves_eta_when_the_best_stalls():
     lambda: S.Normalized(0.3, p=1, q=0.8),
     lambda: S.Adam(torch.linspace(0.01, 0.05, 5)),
     lambda: S.Momentum(0.02, decay=0.9),
-    lambda: S.APGD("linf", torch.linspace(0.02, 0.1, 5), steps=30),
-    lambda: S.APGD("l2", None, steps=30),
+    lambda: S.APGDStep("linf", torch.linspace(0.02, 0.1, 5), steps=30),
+    lambda: S.APGDStep("l2", None, steps=30),
 ], ids=["sign", "l2", "l1", "adam", "momentum", "apgd-linf", "apgd-l2"])
 def test_compacting_the_state_equals_running_the_kept_rows_alone(make):
     n, steps, cut = 5, 30, 11
@@ -267,10 +267,10 @@ def test_compacting_the_state_equals_running_the_kept_rows_alone(make):
     (lambda: S.Adam(0.1, betas=(1.0, 0.9)), ValueError, "betas"),
     (lambda: S.Momentum(0.1, decay=-1.0), ValueError, "decay"),
     (lambda: S.Momentum(0.1, p=1), ValueError, "p must"),
-    (lambda: S.APGD("l1", 0.1), ValueError, "linf' or 'l2"),
-    (lambda: S.APGD("linf", -0.1), ValueError, "eps"),
-    (lambda: S.APGD("linf", 0.1, rho=0.0), ValueError, "rho"),
-    (lambda: S.APGD("linf", 0.1, steps=0), ValueError, "steps"),
+    (lambda: S.APGDStep("l1", 0.1), ValueError, "linf' or 'l2"),
+    (lambda: S.APGDStep("linf", -0.1), ValueError, "eps"),
+    (lambda: S.APGDStep("linf", 0.1, rho=0.0), ValueError, "rho"),
+    (lambda: S.APGDStep("linf", 0.1, steps=0), ValueError, "steps"),
 ])
 def test_bad_settings_are_refused(make, error, match):
     with pytest.raises(error, match=match):
@@ -278,7 +278,7 @@ def test_bad_settings_are_refused(make, error, match):
 
 
 def test_apgd_without_any_eps_says_so():
-    step = S.APGD("linf")
+    step = S.APGDStep("linf")
     with pytest.raises(ValueError, match="needs eps"):
         step.init(torch.zeros(1, 3), _info([0]))
     state = step.init(torch.zeros(2, 3), _info([0, 1], eps=torch.tensor([0.1, 0.2])))

@@ -9,7 +9,7 @@ from digits import digits, trained_digits_model
 
 import advcat
 from advcat.attacks import transfer_rate
-from advcat.engine.criteria import Hits, Misclassified, goal_reached
+from advcat.core.criteria import Hits, Misclassified, goal_reached
 
 
 def test_the_rule_on_hand_picked_predictions() -> None:

@@ -75,8 +75,8 @@ def test_a_budget_no_8_bit_image_meets_is_never_a_success():
     with torch.no_grad():
         logits = model(adv)
     one = torch.ones(1, dtype=torch.long)
-    res = AttackResult(adv=adv, delta=adv - x, success=torch.tensor([True]), logits=logits, labels=one,
-                       target=None, norms=torch.tensor([eps]), steps_taken=one, queries=one, method="pgd",
+    res = AttackResult(adv=adv, x0=x, success=torch.tensor([True]), logits=logits, labels=one,
+                       target=None, steps_taken=one, queries=one, method="pgd",
                        norm="l2", eps=eps, seed=0)
     with pytest.warns(UserWarning, match="no 8-bit image lies within eps"):
         out = rounded(model, res, clean=x)

@@ -32,9 +32,9 @@ STEMS = {"eps_0.5": "eps_0.5", "eps_0.25": "eps_0.25", "a.b.c": "a.b.c", "run.v2
 def _attack(seed: int) -> AttackResult:
     g = torch.Generator().manual_seed(seed)
     adv = torch.rand(2, 3, 8, 8, generator=g)
-    return AttackResult(adv=adv, delta=adv - 0.5, success=torch.tensor([True, False]),
+    return AttackResult(adv=adv, x0=torch.full_like(adv, 0.5), success=torch.tensor([True, False]),
                         logits=torch.randn(2, 10, generator=g), labels=torch.tensor([1, 2]),
-                        target=None, norms=torch.rand(2, generator=g), steps_taken=torch.tensor([3, 4]),
+                        target=None, steps_taken=torch.tensor([3, 4]),
                         queries=torch.tensor([3, 4]), method="pgd", norm="linf", eps=seed / 255, seed=seed)
 
 

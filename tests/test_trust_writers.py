@@ -86,9 +86,9 @@ def test_index_links_are_relative_file_links_whatever_the_names(tmp_path: Path) 
 def _result() -> AttackResult:
     g = torch.Generator().manual_seed(0)
     adv = torch.rand(1, 3, 8, 8, generator=g)
-    return AttackResult(adv=adv, delta=adv - 0.5, success=torch.tensor([True]),
+    return AttackResult(adv=adv, x0=torch.full_like(adv, 0.5), success=torch.tensor([True]),
                         logits=torch.randn(1, 10, generator=g), labels=torch.tensor([1]),
-                        target=None, norms=torch.rand(1, generator=g), steps_taken=torch.tensor([3]),
+                        target=None, steps_taken=torch.tensor([3]),
                         queries=torch.tensor([3]), method="pgd", norm="linf", eps=1 / 255, seed=0)
 
 

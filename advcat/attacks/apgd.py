@@ -1,11 +1,13 @@
 """Auto-PGD (Croce & Hein 2020) as engine presets: APGD with CE or DLR loss, and APGD-T.
 
-The step rule `advcat.steps.APGD` carries the paper's schedule (step 2 eps, momentum 0.75,
+The step rule `advcat.steps.APGDStep` carries the paper's schedule (step 2 eps, momentum 0.75,
 halving at the checkpoints, restart from the best point); these presets pick the loss and, for
 APGD-T, run once per target class on the samples not yet broken, as AutoAttack does.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -13,10 +15,10 @@ from torch import Tensor, nn
 from advcat.attacks.base import Attack, Goal, _batched_forward
 from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
-from advcat.engine.result import Result
-from advcat.engine.rng import derive_seed
+from advcat.core.result import Result
+from advcat.core.rng import derive_seed
 from advcat.objectives import DLR, Margin, Objective
-from advcat.steps import APGD as APGDStep
+from advcat.steps import APGDStep
 from advcat.validate import check_count, check_fraction
 
 _APGD_LOSSES = ("ce", "dlr")
@@ -32,17 +34,23 @@ class APGD(Attack):
 
     name = "apgd"
     norms = ("linf", "l2")
+    #: the loss a named variant (apgd_ce, apgd_dlr) always uses; None lets `loss` choose
+    fixed_loss: ClassVar[str | None] = None
 
     def __init__(
         self,
         norm: str = "linf",
         eps: float | Tensor | None = None,
         steps: int = 100,
-        loss: str = "ce",
+        loss: str | None = None,
         restarts: int = 1,
         rho: float = 0.75,
     ) -> None:
         super().__init__(norm, eps)
+        if self.fixed_loss is not None and loss not in (None, self.fixed_loss):
+            raise ValueError(f"{self.name} always uses the {self.fixed_loss} loss; for loss={loss!r} use "
+                             f"method='apgd' (APGD(loss={loss!r}))")
+        loss = loss or self.fixed_loss or "ce"
         if loss not in _APGD_LOSSES:
             raise ValueError(f"APGD's loss must be one of {_APGD_LOSSES}, got {loss!r}")
         self.steps = check_count("steps", steps)
@@ -50,9 +58,9 @@ class APGD(Attack):
         self.restarts = check_count("restarts", restarts)
         self.rho = check_fraction("rho", rho)
 
-    def step_rule(self) -> APGDStep:
+    def step_rule(self, eps: float | Tensor | None = None) -> APGDStep:
         """The APGD step; eps comes from the threat (scalar or per sample)."""
-        return APGDStep(self.norm, steps=self.steps, rho=self.rho)
+        return APGDStep(self.norm, rho=self.rho)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
@@ -63,32 +71,14 @@ class APGDCE(APGD):
     """APGD with the cross-entropy loss (AutoAttack's first attack)."""
 
     name = "apgd_ce"
-
-    def __init__(
-        self,
-        norm: str = "linf",
-        eps: float | Tensor | None = None,
-        steps: int = 100,
-        restarts: int = 1,
-        rho: float = 0.75,
-    ) -> None:
-        super().__init__(norm, eps, steps=steps, loss="ce", restarts=restarts, rho=rho)
+    fixed_loss = "ce"
 
 
 class APGDDLR(APGD):
     """APGD with the DLR loss, invariant to shifts and rescaling of the logits."""
 
     name = "apgd_dlr"
-
-    def __init__(
-        self,
-        norm: str = "linf",
-        eps: float | Tensor | None = None,
-        steps: int = 100,
-        restarts: int = 1,
-        rho: float = 0.75,
-    ) -> None:
-        super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
+    fixed_loss = "dlr"
 
 
 class APGDT(APGD):
@@ -102,6 +92,7 @@ class APGDT(APGD):
 
     name = "apgd_t"
     targeted = False
+    fixed_loss = "dlr"
 
     def __init__(
         self,

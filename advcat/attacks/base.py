@@ -6,19 +6,24 @@ the engine. `__call__` validates everything first, borrows the model, and builds
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import inspect
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import torch
 from torch import Tensor, nn
 
 from advcat.attacks.result import AttackResult
+from advcat.attacks.sweep import carry, check_eps_list, is_eps_list, sweep
 from advcat.attacks.targets import TargetSpec, resolve_target
-from advcat.engine.criteria import goal_reached
-from advcat.engine.result import Result
-from advcat.engine.rng import fresh_seed, sample_keys
+from advcat.core.criteria import goal_reached
+from advcat.core.result import Result
+from advcat.core.rng import fresh_seed, sample_keys
 from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
+from advcat.steps.base import Step
 from advcat.threats import make_threat
 from advcat.threats.base import Threat
 from advcat.validate import (
@@ -51,9 +56,40 @@ class Goal:
     classes: tuple[str, ...] | None
     eot: int = 1
 
+    @property
+    def eps(self) -> float | Tensor:
+        """This call's budget, a number or one per sample (unbounded runs get the whole box's)."""
+        if self.threat.eps is None:
+            raise ValueError("this attack's threat model has no eps")
+        return self.threat.eps
 
-class Attack:
-    """Base class of every attack; subclasses set `name`, `norms` and implement `run`."""
+
+EpsSpec = float | Tensor | list[float] | tuple[float, ...] | None
+
+
+class _FrozenAfterInit(type):
+    """Attack classes whose instances refuse attribute changes once built: settings change
+    through `replace`, which builds (and checks) a new attack."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        made = super().__call__(*args, **kwargs)
+        object.__setattr__(made, "_frozen", True)
+        return made
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """The class's signature is its constructor's (not this `__call__`'s *args, **kwargs)."""
+        init = inspect.signature(cls.__init__)  # type: ignore[misc]
+        return init.replace(parameters=list(init.parameters.values())[1:])
+
+
+class Attack(metaclass=_FrozenAfterInit):
+    """Base class of every attack; subclasses set `name`, `norms` and implement `step_rule` and `run`.
+
+    Settings are fixed when the attack is built (`replace` makes a changed copy); `eps` is the
+    default budget, and a call may give its own: `attack(model, x, y, eps=4/255)`, or a list of
+    eps for one result per eps (see `advcat.attacks.sweep`).
+    """
 
     name: ClassVar[str] = "attack"
     norms: ClassVar[tuple[str, ...]] = ("linf", "l2", "l1")
@@ -85,16 +121,51 @@ class Attack:
         if self.eps is not None:
             make_threat(key, self.eps)  # validates eps now, before any work
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(
+                f"{type(self).__name__}'s settings are fixed once built; use attack.replace({name}=...) "
+                "for a changed copy"
+            )
+        object.__setattr__(self, name, value)
+
+    def settings(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this attack (its constructor's parameters)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names if name in vars(self)}
+
+    def replace(self, **changes: Any) -> Attack:
+        """A copy of this attack with some settings changed, checked as a new attack would be
+        (`pgd.replace(steps=50)`); its EOT draws carry over."""
+        settings = self.settings()
+        unknown = sorted(set(changes) - set(settings))
+        if unknown:
+            raise TypeError(f"{self.name} has no setting {unknown[0]!r}; its settings are "
+                            f"{', '.join(sorted(settings))}")
+        return type(self)(**{**settings, **changes}).with_eot(self.eot)
+
+    def step_rule(self, eps: float | Tensor) -> Step:
+        """The step rule this attack runs at budget `eps`; implemented by each attack."""
+        raise NotImplementedError
+
     @property
-    def budget(self) -> float | Tensor:
-        """eps, for the attacks that always have one (all but minimum-norm attacks run unbounded)."""
-        if self.eps is None:
-            raise ValueError(f"{self.name} needs eps here; it has none (an unbounded minimum-norm run)")
-        return self.eps
+    def gradient_free(self) -> bool:
+        """Whether the attack only queries the model's outputs: its step rule needs no gradient (an
+        attack that declares no step rule is taken to need gradients)."""
+        try:
+            step = self.step_rule(self.eps if self.eps is not None else 1.0)
+        except NotImplementedError:
+            return False
+        return not step.needs_grad
 
     def config(self) -> dict[str, Any]:
         """The attack's settings, recorded in its results."""
-        return {k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in vars(self).items()}
+        return {k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in vars(self).items()
+                if not k.startswith("_")}
+
+    def derived(self, eps: float | Tensor) -> dict[str, Any]:
+        """Settings that follow from the run's eps (a default step size), recorded in its result."""
+        return {}
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if not isinstance(v, list))
@@ -104,31 +175,53 @@ class Attack:
         """Find adversarial examples with the engine; implemented by each attack."""
         raise NotImplementedError
 
+    @overload
+    def __call__(self, model: nn.Module, x: Tensor, y: object = None, *, eps: list[float] | tuple[float, ...],
+                 target: TargetSpec = None, early_stop: bool = False, seed: int | None = 0,
+                 batch_size: int | None = None, progress: bool = False,
+                 index: Tensor | None = None) -> list[AttackResult]: ...
+
+    @overload
+    def __call__(self, model: nn.Module, x: Tensor, y: object = None, *, eps: float | Tensor | None = None,
+                 target: TargetSpec = None, early_stop: bool = False, seed: int | None = 0,
+                 batch_size: int | None = None, progress: bool = False,
+                 index: Tensor | None = None) -> AttackResult: ...
+
     @any_grad_mode
     def __call__(
         self,
         model: nn.Module,
         x: Tensor,
-        y: Tensor | None = None,
+        y: object = None,
         *,
+        eps: EpsSpec = None,
         target: TargetSpec = None,
         early_stop: bool = False,
         seed: int | None = 0,
         batch_size: int | None = None,
         progress: bool = False,
         index: Tensor | None = None,
-    ) -> AttackResult:
-        """Attack `model` on `x` (labels `y`, default the model's predictions).
+    ) -> AttackResult | list[AttackResult]:
+        """Attack `model` on `x` (labels `y`, default the model's predictions) within `eps`.
 
-        `index` (N,): the samples' ids in a larger data set, which key their randomness (default
-        0..N-1), so an attack on a subset or shard draws what a run over the whole set draws.
+        `eps`: this call's budget (default: the attack's own), a per-sample tensor (N,), or a list
+        of budgets for one result per eps: each larger eps attacks only the points no smaller one
+        broke and carries the others' images over (the balls are nested). `index` (N,): the
+        samples' ids in a larger data set, which key their randomness (default 0..N-1), so an
+        attack on a subset or shard draws what a run over the whole set draws.
         """
+        options = {"early_stop": early_stop, "batch_size": batch_size, "progress": progress}
+        if is_eps_list(eps):
+            assert isinstance(eps, (list, tuple))
+            return self._sweep(model, x, y, check_eps_list(eps), target, seed, index, options)
+        assert not isinstance(eps, (list, tuple))
+        budget = self._budget(eps)
         seed = self._check_call(model, x, target, seed, index)
         info = model_info(model)
         classes = info.classes if info is not None else None
         with borrowed(model), sample_keys(index):
             labels, targets = self._labels_and_targets(model, x, y, target, seed, batch_size)
-            threat = make_threat(self.norm, self.eps) if self.eps is not None else whole_box(self.norm, x)
+            threat = make_threat(self.norm, budget) if budget is not None else whole_box(self.norm, x)
             threat.check_batch(x.shape[0])
             goal = Goal(labels=labels, target=targets, threat=threat, seed=seed, early_stop=early_stop,
                         batch_size=batch_size, progress=progress, classes=classes, eot=self.eot)
@@ -138,13 +231,50 @@ class Attack:
             if logits is None or not bool(torch.isfinite(logits).all()) or self._transforms():
                 with torch.no_grad():
                     logits = _batched_forward(model, adv, batch_size).float()
-        delta = adv - x
+        config = {**self.config(), **(self.derived(budget) if budget is not None else {})}
         return AttackResult(
-            adv=adv, delta=delta, success=goal_reached(logits.argmax(1), labels, targets),
-            logits=logits, labels=labels, target=targets, norms=threat.norm(delta),
+            adv=adv, x0=x, success=goal_reached(logits.argmax(1), labels, targets),
+            logits=logits, labels=labels, target=targets,
             steps_taken=found.steps_taken, queries=found.queries, method=self.name, norm=self.norm,
-            eps=_eps_record(self.eps), seed=seed, config=self.config(), interrupted=found.interrupted,
+            eps=_eps_record(budget), seed=seed, config=config, interrupted=found.interrupted,
         )
+
+    def _budget(self, eps: float | Tensor | None) -> float | Tensor | None:
+        """This call's eps, checked: the given one, else the attack's (None: unbounded min-norm)."""
+        if eps is None:
+            return self.eps
+        make_threat(self.norm, eps)
+        return eps
+
+    def _sweep(self, model: nn.Module, x: Tensor, y: object, budgets: list[float], target: TargetSpec,
+               seed: int | None, index: Tensor | None, options: dict[str, Any]) -> list[AttackResult]:
+        """One result per eps in `budgets` (see `advcat.attacks.sweep`); labels and targets are
+        resolved once on the whole batch, and every sample keeps its id, so its draws do not
+        depend on which eps attacked it."""
+        for e in budgets:
+            self._budget(e)
+        seed = self._check_call(model, x, target, seed, index)
+        with borrowed(model), sample_keys(index):
+            labels, targets = self._labels_and_targets(model, x, y, target, seed, options["batch_size"])
+        ids = index.cpu() if index is not None else torch.arange(x.shape[0])
+        results: dict[float, AttackResult] = {}
+        latest: list[AttackResult] = []
+
+        def run_at(eps: float, rows: Tensor) -> Tensor | None:
+            found = self(model, x[rows], labels[rows], eps=eps, seed=seed, index=ids[rows.cpu()],
+                         target=None if targets is None else targets[rows], **options)
+            latest[:] = [found if not latest else carry(latest[0], found, rows)]
+            results[eps] = latest[0]
+            return None if found.interrupted else found.success
+
+        sweep(run_at, budgets, [torch.ones(x.shape[0], dtype=torch.bool, device=x.device)] * len(budgets))
+        before: AttackResult | None = None
+        for e in sorted(budgets):
+            if e in results:
+                before = results[e]
+            elif before is not None and not before.interrupted:  # every point fell at a smaller eps
+                results[e] = dataclasses.replace(before, eps=e, config={**before.config, **self.derived(e)})
+        return [results[e] for e in budgets if e in results]
 
     def _check_call(self, model: object, x: Tensor, target: TargetSpec, seed: int | None,
                     index: Tensor | None) -> int:
@@ -183,12 +313,17 @@ class Attack:
         return labels, targets
 
     def with_eot(self, eot: int) -> Attack:
-        """This attack with every step averaging `eot` forward passes (EOT, Athalye et al. 2018):
-        the attack for a model whose forward is random. Returns self."""
+        """A copy of this attack with every step averaging `eot` forward passes (EOT, Athalye et
+        al. 2018): the attack for a model whose forward is random."""
         check_count("eot", eot)
-        if eot > 1:
-            self.eot = eot
-        return self
+        if eot == self.eot:
+            return self
+        made = copy.copy(self)
+        if eot == 1:
+            object.__delattr__(made, "eot")
+        else:
+            object.__setattr__(made, "eot", eot)
+        return made
 
     def _transforms(self) -> bool:
         """Whether this attack's forward passes were randomized or averaged (then the final

@@ -18,8 +18,8 @@ from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import pursue
 from advcat.attacks.runs import BestOfRuns, margins
-from advcat.engine.context import Context
-from advcat.engine.result import Result
+from advcat.core.context import Context
+from advcat.core.result import Result
 from advcat.objectives import Margin, Objective
 from advcat.params import Tanh
 from advcat.steps import Adam
@@ -84,6 +84,10 @@ class CW(Attack):
             raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
         self.kappa = float(kappa)
 
+    def step_rule(self, eps: float | Tensor | None = None) -> Adam:
+        """Adam on the tanh-space variable (the paper's optimizer)."""
+        return Adam(self.lr)
+
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         n = x.shape[0]
         c = torch.full((n,), self.c, dtype=torch.float64, device=x.device)
@@ -94,8 +98,8 @@ class CW(Attack):
         every = torch.arange(n, device=x.device)
         for _ in range(self.search_steps):
             loss = CWLoss(goal.labels, goal.target, c.float(), self.kappa)
-            found = pursue(model, x, goal, loss, Adam(self.lr), self.steps, param=Tanh(), threat=Unbounded(),
-                           keep="min_norm", early_stop=False)
+            found = pursue(model, x, goal, loss, self.step_rule(), self.steps, param=Tanh(),
+                           threat=Unbounded(), keep="min_norm", early_stop=False)
             assert found.success is not None
             size = (found.x - x).flatten(1).norm(dim=1).float()
             closer = margins(found.logits, goal.labels, goal.target) > margins(

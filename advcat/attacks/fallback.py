@@ -18,8 +18,8 @@ from torch import Tensor, nn
 from advcat.attacks.base import Goal
 from advcat.attacks.goals import attack_objective, pursue
 from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
-from advcat.engine.result import Result
-from advcat.engine.rng import derive_seed
+from advcat.core.result import Result
+from advcat.core.rng import derive_seed
 from advcat.steps import Normalized, Sign
 from advcat.threats import make_threat
 

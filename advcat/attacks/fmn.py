@@ -14,8 +14,8 @@ from torch import Tensor, nn
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.engine.result import Result
-from advcat.steps.fmn import FMN as FMNStep
+from advcat.core.result import Result
+from advcat.steps.fmn import FMNStep
 from advcat.validate import check_count
 
 _ALPHA_INIT = {"linf": 10.0, "l2": 1.0, "l1": 10.0}
@@ -47,8 +47,9 @@ class FMN(Attack):
         self.gamma_init = gamma_init
         self.step_rule()  # validates the step's options now
 
-    def step_rule(self) -> FMNStep:
-        return FMNStep(self.norm, steps=self.steps, alpha_init=self.alpha_init, gamma_init=self.gamma_init)
+    def step_rule(self, eps: float | Tensor | None = None) -> FMNStep:
+        """The FMN step; its radius adapts per sample (a bound, if any, comes from the threat)."""
+        return FMNStep(self.norm, alpha_init=self.alpha_init, gamma_init=self.gamma_init)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         found = self._search(model, x, goal, None)

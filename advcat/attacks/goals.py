@@ -8,9 +8,9 @@ from typing import Any
 from torch import Tensor, nn
 
 from advcat.attacks.base import Goal
-from advcat.engine.criteria import Criterion, Hits, Misclassified
+from advcat.core.criteria import Criterion, Hits, Misclassified
+from advcat.core.result import Result
 from advcat.engine.loop import optimize
-from advcat.engine.result import Result
 from advcat.objectives import DLR, CrossEntropy, Margin, Objective
 from advcat.steps.base import Step
 
@@ -26,7 +26,8 @@ def check_loss(loss: str) -> str:
 def attack_objective(loss: str, goal: Goal) -> Objective:
     """Untargeted: push away from the label; targeted: pull towards the target."""
     if goal.target is None:
-        return {"ce": CrossEntropy, "margin": Margin, "dlr": DLR}[loss](goal.labels)
+        made: Objective = {"ce": CrossEntropy, "margin": Margin, "dlr": DLR}[loss](goal.labels)
+        return made
     if loss == "dlr":
         return DLR(goal.labels, target=goal.target)
     return -(CrossEntropy(goal.target) if loss == "ce" else Margin(goal.target))

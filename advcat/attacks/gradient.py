@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_objective, check_loss, pursue
-from advcat.engine.result import Result
+from advcat.core.result import Result
 from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step
 from advcat.steps.sizes import check_size
@@ -48,19 +50,26 @@ class PGD(Attack):
         step_size = _step_size(step_size, alpha)
         self.steps = check_count("steps", steps)
         self.restarts = check_count("restarts", restarts)
-        self.step_size = self.budget * (2.5 / steps) if step_size is None else check_size(
-            step_size, "step_size")
+        self.step_size = None if step_size is None else check_size(step_size, "step_size")
         self.random_start = random_start
         self.loss = check_loss(loss)
 
-    def step_rule(self) -> Step:
+    def size_at(self, eps: float | Tensor) -> float | Tensor:
+        """The step size at budget `eps`: the one given, else 2.5 * eps / steps."""
+        return eps * (2.5 / self.steps) if self.step_size is None else self.step_size
+
+    def derived(self, eps: float | Tensor) -> dict[str, Any]:
+        size = self.size_at(eps)
+        return {"step_size": size.tolist() if isinstance(size, Tensor) else size}
+
+    def step_rule(self, eps: float | Tensor) -> Step:
         if self.norm == "linf":
-            return Sign(self.step_size)
-        return Normalized(self.step_size, p=2 if self.norm == "l2" else 1)
+            return Sign(self.size_at(eps))
+        return Normalized(self.size_at(eps), p=2 if self.norm == "l2" else 1)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
-        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
-                      restarts=self.restarts, random_start=self.random_start)
+        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(goal.eps),
+                      self.steps, restarts=self.restarts, random_start=self.random_start)
 
 
 class FGSM(PGD):
@@ -70,7 +79,10 @@ class FGSM(PGD):
 
     def __init__(self, norm: str = "linf", eps: float | Tensor | None = None, loss: str = "ce") -> None:
         super().__init__(norm, eps, steps=1, random_start=False, loss=loss)
-        self.step_size = self.budget
+
+    def size_at(self, eps: float | Tensor) -> float | Tensor:
+        """One step of the whole budget."""
+        return eps
 
 
 class MIFGSM(PGD):
@@ -96,20 +108,22 @@ class MIFGSM(PGD):
     ) -> None:
         step_size = _step_size(step_size, alpha)
         super().__init__(norm, eps, steps=steps, step_size=step_size, random_start=False, loss=loss)
-        if step_size is None:
-            self.step_size = self.budget * (1.0 / steps)
         if not 0.0 <= diversity <= 1.0:
             raise ValueError(f"diversity is a probability in [0, 1], got {diversity}")
         self.decay = float(decay)
         self.diversity = float(diversity)
 
-    def step_rule(self) -> Step:
-        return Momentum(self.step_size, decay=self.decay, p=float("inf") if self.norm == "linf" else 2.0)
+    def size_at(self, eps: float | Tensor) -> float | Tensor:
+        """The step size at budget `eps`: the one given, else eps / steps (no random start)."""
+        return eps * (1.0 / self.steps) if self.step_size is None else self.step_size
+
+    def step_rule(self, eps: float | Tensor) -> Step:
+        return Momentum(self.size_at(eps), decay=self.decay, p=float("inf") if self.norm == "linf" else 2.0)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         transforms = InputDiversity(self.diversity) if self.diversity > 0 else None
-        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(), self.steps,
-                      random_start=False, transforms=transforms)
+        return pursue(model, x, goal, attack_objective(self.loss, goal), self.step_rule(goal.eps),
+                      self.steps, random_start=False, transforms=transforms)
 
     def _transforms(self) -> bool:
         return self.diversity > 0 or super()._transforms()

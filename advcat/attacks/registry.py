@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, cast
 
 from torch import Tensor, nn
 
@@ -14,6 +14,7 @@ from advcat.attacks.fmn import FMN
 from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.result import AttackResult
 from advcat.attacks.square import Square
+from advcat.attacks.sweep import check_eps_list, is_eps_list
 from advcat.attacks.targets import TargetSpec
 from advcat.threats.linf import check_linf_budget
 
@@ -55,7 +56,7 @@ def attack(
     *,
     method: str = "pgd",
     norm: str | None = None,
-    eps: float | Tensor | None = None,
+    eps: float | Tensor | list[float] | tuple[float, ...] | None = None,
     steps: int | None = None,
     step_size: float | Tensor | None = None,
     target: TargetSpec = None,
@@ -66,7 +67,7 @@ def attack(
     progress: bool = False,
     index: Tensor | None = None,
     **options: Any,
-) -> AttackResult:
+) -> AttackResult | list[AttackResult]:
     """Attack `model` on images `x` (labels `y`, default its own predictions) with `method`.
 
     `norm=None` is the method's own default (linf; l2 for cw). `eps=None` uses the field's usual
@@ -75,17 +76,24 @@ def attack(
     take raise a TypeError naming them. `index` (N,): the samples' ids in a larger data set,
     which key their randomness, so a subset or shard draws what a run over the whole set draws.
     An L-inf eps above 1 is refused (pixels are in [0, 1]: write 8/255, not 8); above 32/255 warns.
+    A list of eps returns one result per eps, in the order given: each larger eps attacks only the
+    points no smaller eps broke, and carries the others' adversarial images over (nested balls).
     """
-    settings: dict[str, Any] = {"eps": eps, **options}
+    several = is_eps_list(eps)
+    settings: dict[str, Any] = {"eps": None if several else eps, **options}
     if norm is not None:
         settings["norm"] = norm
     for name, value in (("steps", steps), ("step_size", step_size), ("restarts", restarts)):
         if value is not None:
             settings[name] = value
     attacker = make_attack(method, **settings)
-    if attacker.norm == "linf" and attacker.eps is not None:
-        check_linf_budget(attacker.eps)
+    budgets: list[float | Tensor | None] = [attacker.eps]
+    if several:
+        budgets = [*check_eps_list(cast(list[float], eps))]
+    for budget in budgets:
+        if attacker.norm == "linf" and budget is not None:
+            check_linf_budget(budget)
     return attacker(
-        model, x, y, target=target, early_stop=early_stop, seed=seed, batch_size=batch_size,
-        progress=progress, index=index,
+        model, x, y, eps=eps if several else None, target=target, early_stop=early_stop, seed=seed,
+        batch_size=batch_size, progress=progress, index=index,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from torch import Tensor
 
 from advcat.io_paths import CorruptFileError, read_json_object, read_tensors, saved_pair
+from advcat.threats import make_threat
 
 _RESAVE = "save the result again, or delete its .json and .safetensors files"
 
@@ -18,20 +19,20 @@ _RESAVE = "save the result again, or delete its .json and .safetensors files"
 class AttackResult:
     """The outcome of an attack on a batch, per sample.
 
-    `adv` = `x + delta` in [0, 1]; `success[i]` says whether the model's prediction on `adv[i]`
-    (from `logits`) meets the goal: differs from `labels[i]`, or equals `target[i]` when targeted.
-    `norms` is each perturbation's size in the threat's norm, never above `eps`. `eps` is None
+    `adv` in [0, 1] is the adversarial image of the clean image `x0`; `delta` (= adv - x0) and
+    `norms` (each perturbation's size in the threat's norm, never above `eps`) are derived from
+    them, never stored apart. `success[i]` says whether the model's prediction on `adv[i]` (from
+    `logits`) meets the goal: differs from `labels[i]`, or equals `target[i]` when targeted. `eps` is None
     for a minimum-norm attack (cw, fmn) run unbounded: `norms` then says how far each sample had to
     move, and `success` whether any perturbation was found.
     """
 
     adv: Tensor
-    delta: Tensor
+    x0: Tensor
     success: Tensor
     logits: Tensor
     labels: Tensor
     target: Tensor | None
-    norms: Tensor
     steps_taken: Tensor
     queries: Tensor
     method: str
@@ -41,6 +42,16 @@ class AttackResult:
     config: dict[str, Any] = field(default_factory=dict)
     #: True when Ctrl-C cut the attack short: the best iterates so far, not the attack's answer
     interrupted: bool = False
+
+    @property
+    def delta(self) -> Tensor:
+        """The perturbation adv - x0."""
+        return self.adv - self.x0
+
+    @property
+    def norms(self) -> Tensor:
+        """Each perturbation's size in the attack's norm, shape (N,)."""
+        return make_threat(self.norm, 1.0).norm(self.delta)
 
     @property
     def predictions(self) -> Tensor:
@@ -103,6 +114,8 @@ class AttackResult:
         if meta.get("kind") != "AttackResult":
             raise CorruptFileError(meta_path, "not a saved AttackResult", _RESAVE)
         tensors = read_tensors(tensors_path, _RESAVE)
+        if "x0" not in tensors and "adv" in tensors and "delta" in tensors:  # written before x0 was kept
+            tensors["x0"] = tensors["adv"] - tensors["delta"]
         fields: dict[str, Any] = {name: tensors.get(name) for name in _TENSORS}
         return cls(
             **fields,
@@ -115,4 +128,4 @@ class AttackResult:
         )
 
 
-_TENSORS = ("adv", "delta", "success", "logits", "labels", "target", "norms", "steps_taken", "queries")
+_TENSORS = ("adv", "x0", "success", "logits", "labels", "target", "steps_taken", "queries")

@@ -17,11 +17,10 @@ from torch import Tensor, nn
 from advcat.attacks.base import Attack
 from advcat.attacks.result import AttackResult
 from advcat.attacks.targets import TargetSpec
+from advcat.core.criteria import goal_reached
 from advcat.data.images import to_uint8
-from advcat.engine.criteria import goal_reached
 from advcat.models.bpda import bpda
 from advcat.models.guard import borrowed
-from advcat.threats import make_threat
 
 LEVELS = 255.0
 
@@ -53,7 +52,7 @@ def _rounded(
     model: nn.Module, result: AttackResult, *, outward: bool, clean: Tensor | None
 ) -> tuple[AttackResult, Tensor]:
     """`rounded`'s result, and per sample whether its saved image is within eps (no warning)."""
-    x = result.adv - result.delta if clean is None else clean.to(result.adv.dtype)
+    x = result.x0 if clean is None else clean.to(result.adv.dtype)
     levels = to_uint8(result.adv).to(torch.int16)
     if outward:
         scaled = result.adv.detach().double() * LEVELS
@@ -61,8 +60,7 @@ def _rounded(
         levels = torch.where(result.delta == 0, levels, away.to(torch.int16))
     within = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     if result.norm == "linf" and result.eps is not None:
-        # a millionth of slack: x is rebuilt as adv - delta, a rounding error away from the original
-        eps = torch.as_tensor(result.eps, dtype=torch.float64, device=x.device).reshape(-1, 1, 1, 1) + 1e-6
+        eps = torch.as_tensor(result.eps, dtype=torch.float64, device=x.device).reshape(-1, 1, 1, 1)
         change = levels.double() / LEVELS - x.double()
         levels = levels - (change > eps).to(torch.int16) + (change < -eps).to(torch.int16)
     elif result.norm in _POWERS and result.eps is not None:
@@ -73,11 +71,7 @@ def _rounded(
         logits = model(adv).float()
     predictions = logits.argmax(1)
     success = goal_reached(predictions, result.labels, result.target)
-    delta = adv - x
-    norm = make_threat(result.norm, 1.0).norm(delta)
-    outcome = dataclasses.replace(
-        result, adv=adv, delta=delta, logits=logits, success=success & within, norms=norm
-    )
+    outcome = dataclasses.replace(result, adv=adv, x0=x, logits=logits, success=success & within)
     return outcome, within
 
 
@@ -187,7 +181,7 @@ def attack_rounded(
     return first, _replace_rows(final, repaired, rows), broken
 
 
-_ROWS = ("adv", "delta", "success", "logits", "norms")
+_ROWS = ("adv", "x0", "success", "logits")
 
 
 def _rows(result: AttackResult, keep: Tensor) -> AttackResult:

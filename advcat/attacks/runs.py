@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from advcat.attacks.base import Goal
-from advcat.engine.result import Result
-from advcat.engine.rng import sample_ids
+from advcat.core.result import Result
+from advcat.core.rng import sample_ids
 from advcat.threats import make_threat
 
 

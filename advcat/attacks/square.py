@@ -11,8 +11,8 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.engine.result import Result
-from advcat.steps.square import Square as SquareStep
+from advcat.core.result import Result
+from advcat.steps.square import SquareStep
 from advcat.validate import check_count
 
 
@@ -41,8 +41,9 @@ class Square(Attack):
         self.restarts = check_count("restarts", restarts)
         self.step_rule()  # validates p_init now
 
-    def step_rule(self) -> SquareStep:
-        return SquareStep(self.norm, p_init=self.p_init, steps=self.steps)
+    def step_rule(self, eps: float | Tensor | None = None) -> SquareStep:
+        """The square-patch search step (eps comes from the threat)."""
+        return SquareStep(self.norm, p_init=self.p_init)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         return pursue(model, x, goal, attack_objective("margin", goal), self.step_rule(), self.steps,

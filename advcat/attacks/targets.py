@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from advcat.core.rng import derive_seed, sample_ids
 from advcat.data.classes import class_index
-from advcat.engine.rng import derive_seed, sample_ids
 
 TargetSpec = int | str | Tensor | None
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from advcat.attacks.result import AttackResult
-from advcat.engine.criteria import goal_reached
+from advcat.core.criteria import goal_reached
 from advcat.models.guard import borrowed
 from advcat.models.pixel import model_info
 

@@ -142,7 +142,8 @@ def load_model(args: Namespace, device: str | None = None) -> PixelModel:
     import advcat
 
     weights = "DEFAULT" if args.weights is None else args.weights
-    return advcat.load_model(args.model, weights=weights, device=device)
+    model: PixelModel = advcat.load_model(args.model, weights=weights, device=device)
+    return model
 
 
 def attack_options(method: str, items: list[str]) -> dict[str, object]:

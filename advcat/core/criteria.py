@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from advcat.engine.context import select
+from advcat.core.context import select
 
 
 def goal_reached(predictions: Tensor, labels: Tensor, target: Tensor | None) -> Tensor:

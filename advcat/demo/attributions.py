@@ -23,7 +23,7 @@ def attributions(demo: Demo, adversarial: AttackResult) -> None:
     from advcat.attribution.overlay import overlay_pair
 
     s = demo.settings
-    clean = (adversarial.adv - adversarial.delta).clamp(0, 1)
+    clean = adversarial.x0
     numbers: dict[str, Any] = {}
     canvas = Figure(figsize=(9.0, 8.6), layout="constrained")
     methods: tuple[tuple[str, str, dict[str, Any]], ...] = (

@@ -15,12 +15,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from advcat.core.context import Context
+from advcat.core.criteria import Criterion
+from advcat.core.interrupts import partial_results
+from advcat.core.result import Result
+from advcat.core.rng import derive_seed, fresh_seed, sample_ids, sample_keys
 from advcat.engine.best import BestIterates
-from advcat.engine.context import Context
-from advcat.engine.criteria import Criterion
-from advcat.engine.interrupts import partial_results
-from advcat.engine.result import Result
-from advcat.engine.rng import derive_seed, fresh_seed, sample_ids, sample_keys
 from advcat.kernels.fused import fused_update
 from advcat.models.guard import any_grad_mode, borrowed, usable
 from advcat.models.pixel import model_info

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from advcat.attacks.base import DEFAULT_EPS, NORM_ALIASES
-from advcat.engine.interrupts import counting
-from advcat.engine.rng import fresh_seed
+from advcat.core.interrupts import counting
+from advcat.core.rng import fresh_seed
 from advcat.evaluation.batch import Plan, evaluate_batch
 from advcat.evaluation.cascade import AttackSpec, forward, resolve_stages
 from advcat.evaluation.data import EvalData, resolve_data
@@ -239,7 +239,8 @@ def _config(model: nn.Module, points: EvalData, count: int, plan: Plan, attacks:
         "sanity": plan.sanity,
         "sanity_points": plan.sanity_points,
     }
-    return json.loads(json.dumps(config, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(config, default=str))
+    return plain
 
 
 def model_fingerprint(model: nn.Module) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 from advcat.evaluation import sanity
 from advcat.evaluation.cascade import (
     Stage,
@@ -81,12 +81,10 @@ def evaluate_batch(
     graph = _differentiable(model, xc)
     probe, large, seconds_probes = _probes(model, x, xc, yc, idc, logits, plan, graph)
     subset = (idc < plan.sanity_points).to(xc.device)
+    cascade = run_cascade(model, xc, yc, idc, plan.stages, plan.eps, norm=plan.norm, seed=plan.seed,
+                          batch_size=plan.batch_size, differentiable=graph)
     outcomes = []
-    for e, eps in enumerate(plan.eps):
-        outcome = run_cascade(
-            model, xc, yc, idc, plan.stages, eps, norm=plan.norm, seed=plan.seed, batch_size=plan.batch_size,
-            differentiable=graph,
-        )
+    for e, (eps, outcome) in enumerate(zip(plan.eps, cascade)):
         started = time.perf_counter()
         fgsm = _fgsm(model, xc, yc, idc, eps, plan, e, graph)
         doubled = _doubled(model, xc, yc, idc, eps, plan, subset, graph)
@@ -187,7 +185,7 @@ def _doubled(
     rows = subset.nonzero().squeeze(1)
     if rows.numel() and graph:
         assert stage.steps is not None
-        attack = stage.build(eps, steps=2 * stage.steps)
+        attack = stage.with_steps(2 * stage.steps)
         broken[rows] = attack_rows(model, attack, xc, yc, idc, rows, eps, norm=plan.norm,
                                    seed=stage_seed(plan.seed, 0), batch_size=plan.batch_size)
     return broken

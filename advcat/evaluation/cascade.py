@@ -17,12 +17,12 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks import Attack, make_attack
-from advcat.engine.rng import derive_seed
+from advcat.attacks.sweep import sweep
+from advcat.core.rng import derive_seed
 from advcat.threats import make_threat
 from advcat.validate import check_model_input, check_model_output
 
 STAGE_STREAM = 101
-GRADIENT_FREE = frozenset({"square"})
 # Square's role after the gradient attacks is to catch masking, which shows in its first queries
 # (the gradient_free_stage check). On the Fashion-MNIST benchmark models AutoAttack's 5000-query
 # Square broke no point its gradient attacks had left, yet took a third to two fifths of its time
@@ -34,14 +34,24 @@ AttackSpec = str | tuple[str, dict[str, Any]] | Attack | Callable[[float], Attac
 
 @dataclass
 class Stage:
-    """One attack of the cascade, built afresh for each eps by `build(eps, **overrides)`;
-    `steps`: its number of steps when `build(eps, steps=...)` may change it, else None."""
+    """One attack of the cascade. `attack` runs at every eps (a call takes its eps), or, for a
+    callable spec, `factory(eps)` builds one per eps; `steps` is its number of steps when
+    `attack.replace(steps=...)` can change it, else None."""
 
     name: str
-    build: Callable[..., Attack]
+    attack: Attack
+    factory: Callable[[float], Attack] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     gradient_free: bool = False
     steps: int | None = None
+
+    def at(self, eps: float) -> Attack:
+        """The attack to run at `eps`."""
+        return self.attack if self.factory is None else self.factory(eps)
+
+    def with_steps(self, steps: int) -> Attack:
+        """The stage's attack with `steps` steps (only for a stage whose `steps` is known)."""
+        return self.attack.replace(steps=steps)
 
     def describe(self) -> dict[str, Any]:
         """The stage's settings, as recorded in the report's config."""
@@ -77,7 +87,7 @@ def resolve_stages(
     attacks: str | Sequence[AttackSpec], norm: str, num_classes: int, eps: Sequence[float]
 ) -> list[Stage]:
     """Stages from "standard", "fast" (APGD-CE alone) or a list of names, (name, options) pairs,
-    attack objects (used at their own eps only) or callables eps -> attack."""
+    attack objects (run at every eps) or callables eps -> attack."""
     if isinstance(attacks, str):
         if attacks == "standard":
             return standard_stages(norm, num_classes)
@@ -98,7 +108,7 @@ def resolve_stages(
         ):
             stages.append(_named(spec[0], dict(spec[1]), norm))
         elif isinstance(spec, Attack):
-            stages.append(_object(spec, norm, eps))
+            stages.append(_object(spec, norm))
         elif callable(spec):
             stages.append(_factory(spec, norm, eps[0]))
         else:
@@ -116,35 +126,21 @@ def _named(name: str, options: dict[str, Any], norm: str) -> Stage:
     for reserved in ("norm", "eps"):
         if reserved in options:
             raise ValueError(f"{name}: {reserved} comes from evaluate(norm=, eps=), not the attack's options")
-    probe = make_attack(key, norm=norm, **options)  # unknown names and options fail now, not mid-run
-
-    def build(eps: float, **overrides: Any) -> Attack:
-        return make_attack(key, norm=norm, eps=eps, **{**options, **overrides})
-
-    return Stage(name=key, build=build, options=options, gradient_free=_gradient_free(probe),
-                 steps=_settable_steps(probe, build))
+    attack = make_attack(key, norm=norm, **options)  # unknown names and options fail now, not mid-run
+    return Stage(name=key, attack=attack, options=options, gradient_free=attack.gradient_free,
+                 steps=_settable_steps(attack))
 
 
-def _settable_steps(probe: Attack, build: Callable[..., Attack]) -> int | None:
-    """The attack's number of steps if it takes a `steps` option (FGSM, say, does not), else None."""
-    steps = getattr(probe, "steps", None)
-    if isinstance(steps, bool) or not isinstance(steps, int):
-        return None
-    try:
-        build(float(probe.eps) if isinstance(probe.eps, (int, float)) else 1.0, steps=2 * steps)
-    except TypeError:
-        return None
-    return steps
-
-
-def _gradient_free(attack: Attack) -> bool:
-    return attack.name in GRADIENT_FREE or bool(getattr(attack, "gradient_free", False))
+def _settable_steps(attack: Attack) -> int | None:
+    """The attack's number of steps if `steps` is one of its settings (FGSM's is not), else None."""
+    steps = attack.settings().get("steps")
+    return None if isinstance(steps, bool) or not isinstance(steps, int) else steps
 
 
 def _factory(make: Callable[[float], Attack], norm: str, eps: float) -> Stage:
     """A stage from a callable eps -> Attack, checked (and named) by building it once now."""
 
-    def build(eps: float, **overrides: Any) -> Attack:
+    def build(eps: float) -> Attack:
         attack = make(eps)
         if not isinstance(attack, Attack):
             raise TypeError(f"the attack factory {make!r} returned {type(attack).__name__}, not an Attack")
@@ -153,32 +149,16 @@ def _factory(make: Callable[[float], Attack], norm: str, eps: float) -> Stage:
         return attack
 
     probe = build(eps)
-    return Stage(name=probe.name, build=build, options=probe.config(),
-                 gradient_free=_gradient_free(probe))
+    return Stage(name=probe.name, attack=probe, factory=build, options=probe.config(),
+                 gradient_free=probe.gradient_free)
 
 
-def _object(attack: Attack, norm: str, eps: Sequence[float]) -> Stage:
+def _object(attack: Attack, norm: str) -> Stage:
+    """A stage from an attack object, run at every eps of the evaluation (eps is given per call)."""
     if attack.norm != norm:
         raise ValueError(f"attack {attack!r} uses norm {attack.norm!r} but the evaluation's is {norm!r}")
-    if (
-        attack.eps is None
-        or isinstance(attack.eps, Tensor)
-        or any(abs(float(attack.eps) - e) > 1e-12 for e in eps)
-    ):
-        raise ValueError(
-            f"attack object {attack!r} has eps {attack.eps!r} but the evaluation asks for eps "
-            f"{list(eps)}; pass its name with options, e.g. ('pgd', {{'steps': 50}}), to run it at every eps"
-        )
-
-    def build(eps_value: float, **overrides: Any) -> Attack:
-        return attack
-
-    return Stage(
-        name=attack.name,
-        build=build,
-        options=attack.config(),
-        gradient_free=_gradient_free(attack),
-    )
+    return Stage(name=attack.name, attack=attack, options=attack.config(),
+                 gradient_free=attack.gradient_free, steps=_settable_steps(attack))
 
 
 def _renamed(stage: Stage, name: str) -> Stage:
@@ -197,41 +177,42 @@ def run_cascade(
     y: Tensor,
     ids: Tensor,
     stages: Sequence[Stage],
-    eps: float,
+    budgets: Sequence[float],
     *,
     norm: str,
     seed: int,
     batch_size: int | None,
     differentiable: bool = True,
-) -> Outcome:
-    """Run `stages` in order at `eps` on the points of this batch (all correctly classified); with
-    `differentiable` False (see `has_input_gradient`) only the gradient-free ones run."""
-    standing = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-    broken_by = torch.full((x.shape[0],), -1, dtype=torch.long)
-    outcome = Outcome(broken_by=broken_by, standing=[], broken=[], seconds=[])
+) -> list[Outcome]:
+    """Run `stages` in order on the points of this batch (all correctly classified), each stage at
+    every eps in one sweep: a point a stage broke at a smaller eps counts as broken by it at the
+    larger ones (same image, nested balls), the others standing there are attacked. One Outcome per
+    eps; with `differentiable` False (see `has_input_gradient`) only gradient-free stages run."""
+    standing = [torch.ones(x.shape[0], dtype=torch.bool, device=x.device) for _ in budgets]
+    outcomes = [Outcome(broken_by=torch.full((x.shape[0],), -1, dtype=torch.long), standing=[], broken=[],
+                        seconds=[]) for _ in budgets]
     for s, stage in enumerate(stages):
-        start = time.perf_counter()
-        before = int(standing.sum())
-        if before and (differentiable or stage.gradient_free):
-            rows = standing.nonzero().squeeze(1)
-            hit = attack_rows(
-                model,
-                stage.build(eps),
-                x,
-                y,
-                ids,
-                rows,
-                eps,
-                norm=norm,
-                seed=stage_seed(seed, s),
-                batch_size=batch_size,
-            )
-            standing[rows[hit]] = False
-            broken_by[rows[hit].cpu()] = s
-        outcome.standing.append(before)
-        outcome.broken.append(before - int(standing.sum()))
-        outcome.seconds.append(time.perf_counter() - start)
-    return outcome
+        before = [int(mask.sum()) for mask in standing]
+        seconds = dict.fromkeys(budgets, 0.0)
+        if differentiable or stage.gradient_free:
+
+            def run_at(eps: float, rows: Tensor, stage: Stage = stage, s: int = s,
+                       seconds: dict[float, float] = seconds) -> Tensor:
+                start = time.perf_counter()
+                hit = attack_rows(model, stage.at(eps), x, y, ids, rows, eps, norm=norm,
+                                  seed=stage_seed(seed, s), batch_size=batch_size)
+                seconds[eps] += time.perf_counter() - start
+                return hit
+
+            for k, broken in enumerate(sweep(run_at, budgets, [mask.clone() for mask in standing])):
+                assert broken is not None, "an evaluation's attacks raise KeyboardInterrupt, never stop short"
+                standing[k] &= ~broken
+                outcomes[k].broken_by[broken.cpu()] = s
+        for k, outcome in enumerate(outcomes):
+            outcome.standing.append(before[k])
+            outcome.broken.append(before[k] - int(standing[k].sum()))
+            outcome.seconds.append(seconds[budgets[k]])
+    return outcomes
 
 
 def attack_rows(
@@ -252,6 +233,7 @@ def attack_rows(
         model,
         x[rows],
         y[rows],
+        eps=eps,
         early_stop=True,
         seed=seed,
         batch_size=batch_size,

@@ -113,7 +113,7 @@ def _label(value: object, item: int) -> int:
         return int(value.item())
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"data set item {item} has label {value!r}; expected an integer class index")
-    return operator.index(value)  # type: ignore[arg-type]
+    return operator.index(value)
 
 
 def _check_items(y: Tensor, index: Tensor, num_classes: int | None) -> Tensor:
@@ -143,7 +143,7 @@ def _tensors(x: Tensor, y: object, name: str, model: nn.Module | None = None) ->
     return EvalData(name=name, size=x.shape[0], fetch=fetch, labelled=labels is not None)
 
 
-def _dataset(dataset: Dataset, name: str, model: nn.Module | None = None) -> EvalData:
+def _dataset(dataset: Dataset[Any], name: str, model: nn.Module | None = None) -> EvalData:
     size = len(dataset)  # type: ignore[arg-type]
     if size == 0:
         raise ValueError(f"the data set {name} is empty")
@@ -179,7 +179,7 @@ def _image(item: Any) -> Tensor:
     return item.float()
 
 
-def _loader(loader: DataLoader, model: nn.Module | None = None) -> EvalData:
+def _loader(loader: DataLoader[Any], model: nn.Module | None = None) -> EvalData:
     if not isinstance(loader.sampler, SequentialSampler):
         raise ValueError(
             "the DataLoader shuffles or samples, so point i is not the same image in every run; "

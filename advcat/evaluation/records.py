@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type
 
 from advcat.io_paths import CorruptFileError
 
-VERSION = 1
+VERSION = 2
 REDO = "rerun the evaluation with resume=False, or with a new out= folder"
 _EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 

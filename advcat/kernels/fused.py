@@ -1,5 +1,8 @@
 """The engine's fused update: a step rule and a threat that one kernel can apply together.
 
+A step and a threat declare their fused form on their own class (`FUSED = "sign"`, `"linf"`), so a
+subclass that changes the update or the projection never runs a kernel that does not match it.
+
 (Sign, Linf) becomes one pass; (Normalized p=2, L2) becomes a step-and-clip pass, with the exact
 ball-and-box projection in torch only for the samples whose clipped step leaves the ball. Without
 Triton, (Sign, Linf) still gets a torch path that reuses the gradient's buffer and clamps into
@@ -18,7 +21,6 @@ from advcat.kernels import l2_step_clipped, linf_step
 from advcat.kernels.backend import use_triton
 from advcat.steps import Normalized, Sign
 from advcat.steps.base import Step, StepInfo
-from advcat.threats import L2, Linf
 from advcat.threats.base import Threat
 from advcat.threats.l2 import project_l2_box
 
@@ -26,15 +28,17 @@ Update = Callable[[Tensor, Tensor, Tensor, StepInfo], Tensor]
 
 
 def fused_update(step: Step, threat: Threat | None, z: Tensor) -> Update | None:
-    """A kernel that does transform, apply and project in one go, or None when there is none."""
+    """A kernel that does transform, apply and project in one go, or None when there is none: the
+    pair is looked up by the fused forms the step and the threat declare (`FUSED`)."""
     if threat is None:
         return None
-    if type(step) is Sign and type(threat) is Linf:
+    pair = (step.fused_form(), threat.fused_form())
+    if pair == ("sign", "linf"):
+        assert isinstance(step, Sign)
         return _linf(step) if use_triton(z) else _LinfBox(step)
-    if not use_triton(z):
-        return None
-    if type(step) is Normalized and step.p == 2 and type(threat) is L2:
-        return _l2(step)
+    if pair == ("normalized", "l2") and use_triton(z):
+        assert isinstance(step, Normalized)
+        return _l2(step) if step.p == 2 else None
     return None
 
 

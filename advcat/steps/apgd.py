@@ -19,7 +19,7 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
-from advcat.engine.context import select
+from advcat.core.context import select
 from advcat.steps.base import State, Step, StepInfo, batch_view
 from advcat.steps.directions import l2_direction, sign_direction
 from advcat.steps.sizes import check_size, show_size
@@ -42,7 +42,7 @@ def apgd_checkpoints(steps: int) -> tuple[int, ...]:
     return tuple(sorted({math.ceil(p * steps) for p in fractions[1:]}))
 
 
-class APGD(Step):
+class APGDStep(Step):
     """Auto-PGD's step on pixels for the "linf" (sign) or "l2" (normalized gradient) threat.
 
     eta starts at 2 * eps per sample (eps a float or (N,) tensor; None reads the engine's
@@ -69,7 +69,7 @@ class APGD(Step):
 
     def __repr__(self) -> str:
         eps = "from the threat" if self.eps is None else show_size(self.eps)
-        return (f"APGD({self.norm!r}, eps={eps}, steps={self.steps}, rho={self.rho}, "
+        return (f"APGDStep({self.norm!r}, eps={eps}, steps={self.steps}, rho={self.rho}, "
                 f"alpha={self.alpha})")
 
     def init(self, z: Tensor, info: StepInfo) -> State:

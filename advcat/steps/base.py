@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from advcat.engine.context import select
+from advcat.core.context import select
 
 State = dict[str, Tensor]
 
@@ -29,7 +29,7 @@ class StepInfo:
     #: the clean images of the active samples (the threat's centre); gradient-free and
     #: minimum-norm rules build their proposals from x0 + delta
     x0: Tensor | None = None
-    #: the run's seed and restart, for rules that draw per-sample randomness (advcat.engine.rng)
+    #: the run's seed and restart, for rules that draw per-sample randomness (advcat.core.rng)
     seed: int = 0
     restart: int = 0
 
@@ -51,6 +51,12 @@ class Step:
     def apply(self, z: Tensor, direction: Tensor, state: State, info: StepInfo) -> Tensor:
         """Move z along `direction`; the engine projects the result onto the threat's set."""
         raise NotImplementedError
+
+    def fused_form(self) -> str | None:
+        """The name of the fused kernel family this rule's exact update belongs to, declared by the
+        class itself with `FUSED = "..."` (a subclass that changes the update inherits none)."""
+        declared = type(self).__dict__.get("FUSED")
+        return declared if isinstance(declared, str) else None
 
     def step_size(self, value: float | Tensor, info: StepInfo, like: Tensor) -> Tensor:
         """A scalar or per-sample step size as an (n, 1, ..., 1) tensor broadcastable to z."""

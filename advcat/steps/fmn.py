@@ -45,7 +45,7 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-class FMN(Step):
+class FMNStep(Step):
     """FMN's step for the "linf", "l2" or "l1" norm on pixels (needs the engine's x0).
 
     `alpha_init` and `alpha_final` (default alpha_init / 100) bound the step length, `gamma_init`
@@ -76,7 +76,7 @@ class FMN(Step):
 
     def __repr__(self) -> str:
         return (
-            f"FMN({self.norm!r}, steps={self.steps}, alpha={self.alpha_init:g}->{self.alpha_final:g}, "
+            f"FMNStep({self.norm!r}, steps={self.steps}, alpha={self.alpha_init:g}->{self.alpha_final:g}, "
             f"gamma={self.gamma_init:g}->{self.gamma_final:g})"
         )
 

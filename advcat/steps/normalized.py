@@ -18,6 +18,8 @@ class Normalized(Step):
     of the coordinates at or above the q-quantile of |grad|, with unit L1 mass. p=inf: sign(grad).
     """
 
+    FUSED = "normalized"
+
     def __init__(self, alpha: float | Tensor, p: float = 2, q: float = 0.99) -> None:
         if p not in (1, 2, math.inf):
             raise ValueError(f"p must be 1, 2 or float('inf'), got {p!r}")

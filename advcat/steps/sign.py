@@ -13,6 +13,8 @@ class Sign(Step):
     """Move every coordinate by alpha (a float or an (N,) tensor; 0 keeps a sample in place) along
     the gradient's sign."""
 
+    FUSED = "sign"
+
     def __init__(self, alpha: float | Tensor) -> None:
         self.alpha = check_size(alpha, "alpha", allow_zero=True)
 

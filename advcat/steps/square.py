@@ -17,7 +17,7 @@ import math
 import torch
 from torch import Tensor
 
-from advcat.engine.rng import derive_seed, per_sample
+from advcat.core.rng import derive_seed, per_sample
 from advcat.steps.base import State, Step, StepInfo, batch_view
 from advcat.steps.square_patterns import (
     meta_pattern,
@@ -48,7 +48,7 @@ def _l2_normalize(delta: Tensor, eps: Tensor) -> Tensor:
     return delta * batch_view(eps / size, delta)
 
 
-class Square(Step):
+class SquareStep(Step):
     """Square attack proposals for the "linf" or "l2" threat; the score should be a margin loss.
 
     `p_init` is the initial fraction of pixels a square covers (0.8, AutoAttack's value; the paper
@@ -71,7 +71,7 @@ class Square(Step):
         self.steps = steps
 
     def __repr__(self) -> str:
-        return f"Square({self.norm!r}, p_init={self.p_init:g}, steps={self.steps})"
+        return f"SquareStep({self.norm!r}, p_init={self.p_init:g}, steps={self.steps})"
 
     def init(self, z: Tensor, info: StepInfo) -> State:
         """The accepted perturbation (none yet) and its score."""

@@ -22,7 +22,8 @@ def square_fraction(p_init: float, t: int, steps: int) -> float:
     scaled = int(t / steps * 10000)
     if scaled > 10000:
         return p_init
-    return p_init / 2 ** sum(scaled > mark for mark in _HALVINGS)
+    halvings = sum(scaled > mark for mark in _HALVINGS)
+    return p_init / 2.0 ** halvings
 
 
 def square_side(p: float, height: int, width: int, *, smallest: int = 1) -> int:
@@ -43,7 +44,8 @@ def rings(height: int, width: int, like: Tensor) -> Tensor:
     rows = (torch.arange(height, device=like.device) - ch).abs()[:, None]
     cols = (torch.arange(width, device=like.device) - cw).abs()[None, :]
     pattern = tail[torch.maximum(rows, cols)]
-    return pattern / pattern.norm()
+    length: Tensor = pattern.norm()
+    return pattern / length
 
 
 def meta_pattern(side: int, like: Tensor) -> Tensor:
@@ -51,7 +53,8 @@ def meta_pattern(side: int, like: Tensor) -> Tensor:
     top = rings(side // 2, side, like)
     bottom = -rings(side - side // 2, side, like)
     pattern = torch.cat([top, bottom], 0)
-    return pattern / pattern.norm()
+    length: Tensor = pattern.norm()
+    return pattern / length
 
 
 def window_index(start_h: Tensor, start_w: Tensor, side: int, channels: int) -> tuple[Tensor, ...]:

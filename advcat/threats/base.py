@@ -9,13 +9,19 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advcat.engine.context import select
+from advcat.core.context import select
 
 
 class Threat:
     """Base class: subclasses define `name`, `norm`, `project` and `random_start`."""
 
     name: str = "threat"
+
+    def fused_form(self) -> str | None:
+        """The fused-kernel name of this threat's projection, declared by the class itself with
+        `FUSED = "..."` (a subclass that changes the projection inherits none)."""
+        declared = type(self).__dict__.get("FUSED")
+        return declared if isinstance(declared, str) else None
     eps: float | Tensor | None
 
     def __init__(self, eps: float | Tensor) -> None:

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import Tensor
 
-from advcat.engine.rng import per_sample
+from advcat.core.rng import per_sample
 from advcat.threats.base import Threat, rounding_slack
 
 _SAFE_ROUNDS = 3

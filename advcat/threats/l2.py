@@ -16,7 +16,7 @@ import math
 import torch
 from torch import Tensor
 
-from advcat.engine.rng import per_sample
+from advcat.core.rng import per_sample
 from advcat.threats.base import Threat, rounding_slack
 
 _MAX_ROUNDS = 1000
@@ -54,7 +54,7 @@ def _shrink(v: Tensor, lo: Tensor, hi: Tensor, radius: Tensor) -> Tensor:
         root = ((radius2 - fixed).clamp_min(0.0) / free.clamp_min(1e-300)).sqrt()
         scale = torch.maximum(scale, root).clamp(max=1.0)
     d = torch.maximum(torch.minimum(scale.to(v.dtype) * v, hi), lo)
-    length = d.norm(dim=1, keepdim=True, dtype=torch.float64)
+    length: Tensor = d.norm(dim=1, keepdim=True, dtype=torch.float64)
     return d * (radius.unsqueeze(1) / length.clamp_min(1e-300)).clamp(max=1.0).to(v.dtype)
 
 
@@ -62,10 +62,12 @@ class L2(Threat):
     """||delta||_2 <= eps and x0 + delta in [0, 1], with the exact projection onto both."""
 
     name = "l2"
+    FUSED = "l2"
 
     def norm(self, delta: Tensor) -> Tensor:
         """Euclidean length per sample, shape (n,)."""
-        return delta.flatten(1).norm(dim=1)
+        length: Tensor = delta.flatten(1).norm(dim=1)
+        return length
 
     def project(self, delta: Tensor, x0: Tensor, index: Tensor) -> Tensor:
         """The nearest point of ball and box to `delta` (exact, see the module docstring)."""

@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import Tensor
 
-from advcat.engine.rng import per_sample
+from advcat.core.rng import per_sample
 from advcat.threats.base import Threat, clip_to_box
 
 #: above this L-inf radius (32/255) a budget is unusual enough to warn about
@@ -44,6 +44,7 @@ class Linf(Threat):
     eps above 1 is refused (see `check_linf_budget`)."""
 
     name = "linf"
+    FUSED = "linf"
 
     def __init__(self, eps: float | Tensor) -> None:
         super().__init__(eps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from advcat.engine.rng import per_sample
+from advcat.core.rng import per_sample
 from advcat.threats.base import Threat, clip_to_box
 
 
@@ -18,7 +18,8 @@ class Unbounded(Threat):
 
     def norm(self, delta: Tensor) -> Tensor:
         """Euclidean length per sample, shape (n,), for reporting (nothing bounds it)."""
-        return delta.flatten(1).norm(dim=1)
+        length: Tensor = delta.flatten(1).norm(dim=1)
+        return length
 
     def project(self, delta: Tensor, x0: Tensor, index: Tensor) -> Tensor:
         """Clip to the box, the only constraint."""

@@ -83,7 +83,7 @@ def attack_panel(
 ) -> Figure:
     """The attack on each selected sample as one row of five panels.
 
-    `clean_logits` are the model's logits on the clean images (`result.adv - result.delta`);
+    `clean_logits` are the model's logits on the clean images (`result.x0`);
     without them (a saved result, no model at hand) the "before" bars are left out and the clean
     image is titled with its label instead of the prediction. The bars of the target (or the
     true label) are drawn in red.
@@ -96,7 +96,7 @@ def attack_panel(
     figure = Figure(figsize=(PAGE_WIDTH * 1.5 * columns / 5, height), layout="constrained")
     ratios = [1.2, 1.2, 1.2, 1, 1][:columns]
     axes = figure.subplots(len(picked), columns, squeeze=False, gridspec_kw={"width_ratios": ratios})
-    clean = (result.adv - result.delta).clamp(0, 1)
+    clean = result.x0
     amplified, factors = amplify(result.delta), amplification(result.delta)
     before = None if clean_logits is None else torch.softmax(clean_logits.detach().float().cpu(), 1)
     after = torch.softmax(result.logits.detach().float().cpu(), 1)
