@@ -38,7 +38,7 @@ from results import write_section  # noqa: E402
 TITLE = "## Fine-tuning: Fashion-MNIST through the embedded model (issue 7)"
 
 
-def subset(data: Any, n: int, seed: int) -> Subset:
+def subset(data: Any, n: int, seed: int) -> Subset[Any]:
     """A stratified subset of `n` items of `data`, chosen by `seed`."""
     _, part = stratified_split(data, n / len(data), seed=seed)
     return part

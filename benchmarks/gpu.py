@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from advcat.kernels import reference
 BATCH, STEPS, EPS = 256, 10, 4 / 255
 
 
-def timed(fn, repeats: int = 3) -> float:
+def timed(fn: Callable[[], object], repeats: int = 3) -> float:
     fn()
     torch.cuda.synchronize()
     best = float("inf")

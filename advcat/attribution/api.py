@@ -21,7 +21,7 @@ from advcat.attribution.prepare import prepare
 from advcat.attribution.result import Attribution
 from advcat.attribution.runner import DEFAULT_BATCH_SIZE, fill_auto_options, run_method
 from advcat.attribution.targets import TargetLike, resolve_target
-from advcat.engine.rng import fresh_seed
+from advcat.core.rng import fresh_seed
 from advcat.models import borrowed, model_info, resolve_layer
 from advcat.models.guard import any_grad_mode, usable
 from advcat.validate import (

@@ -56,7 +56,7 @@ def infidelity(
         return inputs - moved, moved
 
     with borrowed(model), seeded(seed, x.device):
-        values = captum_infidelity(
+        values: Tensor = captum_infidelity(
             model, perturb, x.detach(), attribution.raw.to(x.device),
             target=attribution.target.to(x.device), n_perturb_samples=int(n_samples),
             normalize=normalize,
@@ -101,7 +101,7 @@ def sensitivity(
             return (plan.run(inputs, target, reference)[0],)
 
         with seeded(seed, x.device):
-            values = sensitivity_max(explain, x.detach(), perturb_func=perturb,
-                                     perturb_radius=radius, n_perturb_samples=int(n_samples),
-                                     target=plan.targets)
+            values: Tensor = sensitivity_max(explain, x.detach(), perturb_func=perturb,
+                                             perturb_radius=radius, n_perturb_samples=int(n_samples),
+                                             target=plan.targets)
     return values.detach()

@@ -44,7 +44,9 @@ class ClampAsReLUs(nn.Module):
         self.upper = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.low + self.lower(x - self.low) - self.upper(x - self.high)
+        above_low: Tensor = self.lower(x - self.low)
+        above_high: Tensor = self.upper(x - self.high)
+        return self.low + above_low - above_high
 
     def extra_repr(self) -> str:
         return f"low={self.low}, high={self.high}"
@@ -87,7 +89,7 @@ class PerCall(nn.Module):
                 f"{len(self.copies)} times seen on the first image; DeepLift cannot follow "
                 "input-dependent control flow"
             )
-        out = self.copies[self.made](x)
+        out: Tensor = self.copies[self.made](x)
         self.made += 1
         return out
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from advcat.attribution.baselines import baseline_rows
 from advcat.attribution.methods import Method
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 
 DEFAULT_BATCH_SIZE = 64
 _PERTURBATION = ("occlusion", "feature_ablation")
@@ -40,7 +40,7 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
     state = np.random.get_state()
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.random.default_generator.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
         if device.type == "cuda":
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)

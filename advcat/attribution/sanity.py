@@ -20,7 +20,7 @@ from advcat.attribution.baselines import BaselineLike, resolve_baseline
 from advcat.attribution.methods import get_method
 from advcat.attribution.similarity import spearman, ssim
 from advcat.attribution.targets import TargetLike
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 from advcat.models import borrowed, resolve_layer
 from advcat.validate import check_images
 

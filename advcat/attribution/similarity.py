@@ -37,7 +37,9 @@ def rank(values: Tensor) -> Tensor:
 def _pearson(a: Tensor, b: Tensor) -> Tensor:
     a = a - a.mean(dim=1, keepdim=True)
     b = b - b.mean(dim=1, keepdim=True)
-    denominator = (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-300)
+    a_length: Tensor = a.norm(dim=1)
+    b_length: Tensor = b.norm(dim=1)
+    denominator = (a_length * b_length).clamp_min(1e-300)
     return (a * b).sum(dim=1) / denominator
 
 

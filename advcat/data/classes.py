@@ -22,7 +22,7 @@ def imagenet_classes() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _imagenet_synonyms() -> dict[str, set[int]]:
-    from timm.data import ImageNetInfo
+    from timm.data.imagenet_info import ImageNetInfo
 
     info = ImageNetInfo()
     table: dict[str, set[int]] = {}

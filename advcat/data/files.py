@@ -53,7 +53,7 @@ def file_problem(path: Path, check: str) -> str | None:
     return None
 
 
-class ImageFiles(Dataset):
+class ImageFiles(Dataset[tuple[Tensor, int]]):
     """Image files with labels: item i is (C, size, size) float32 in [0, 1] and its label.
 
     Each image's short side is resized to `resize` (default size / 0.875) and the centre

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
+
+Item = TypeVar("Item")
 
 
-def dataset_targets(dataset: Dataset) -> list[int]:
+def dataset_targets(dataset: Dataset[Any]) -> list[int]:
     """Every label of a labelled image set: its `.targets` if it has them, else read item by item.
 
     Labels must be integers (operator.index): a float label is a TypeError, never truncated.
@@ -27,10 +30,10 @@ def dataset_targets(dataset: Dataset) -> list[int]:
     return [operator.index(dataset[i][1]) for i in range(len(dataset))]  # type: ignore[arg-type]
 
 
-class Subset(Dataset):
+class Subset(Dataset[Item]):
     """Part of a labelled image set, keeping its class names, labels and fast batching."""
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Dataset[Item], indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
         self.classes = getattr(dataset, "classes", None)
@@ -40,7 +43,8 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index: int):  # noqa: ANN204 - whatever the base set returns
+    def __getitem__(self, index: int) -> Item:
+        """Item `index` of the subset: whatever the base set holds at its index."""
         return self.dataset[self.indices[index]]
 
     def batch(self, rows: Tensor) -> tuple[Tensor, Tensor]:
@@ -48,12 +52,14 @@ class Subset(Dataset):
         index = torch.tensor(self.indices, dtype=torch.long)[rows]
         gather = getattr(self.dataset, "batch", None)
         if callable(gather):
-            return gather(index)
-        items = [self.dataset[i] for i in index.tolist()]
+            gathered: tuple[Tensor, Tensor] = gather(index)
+            return gathered
+        items = cast("list[tuple[Tensor, int]]", [self.dataset[i] for i in index.tolist()])
         return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
 
 
-def stratified_split(dataset: Dataset, val: float = 0.2, *, seed: int = 0) -> tuple[Subset, Subset]:
+def stratified_split(dataset: Dataset[Item], val: float = 0.2, *,
+                     seed: int = 0) -> tuple[Subset[Item], Subset[Item]]:
     """(train, val) parts of `dataset`: a `val` share of every class held out, chosen by `seed`.
 
     Each class with at least two examples gives at least one to each part.

@@ -14,7 +14,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 
-class TensorImages(Dataset):
+class TensorImages(Dataset[tuple[Tensor, int]]):
     """Images (N, C, H, W) uint8 or float in [0, 1] with integer labels (N,) and class names."""
 
     def __init__(self, images: Tensor, labels: Tensor | Sequence[int],

@@ -69,7 +69,7 @@ def _attack_entry(demo: Demo, key: str, x: Tensor, y: Tensor, target: str, title
     from advcat.viz.attack import attack_panel
 
     s = demo.settings
-    result = advcat.attack(
+    result: AttackResult = advcat.attack(
         demo.model,
         x,
         y,

@@ -65,4 +65,5 @@ class Demo:
         from advcat.attacks.transfer import fit_to
 
         with torch.no_grad():
-            return model(fit_to(model, x)).softmax(1)
+            logits: Tensor = model(fit_to(model, x))
+            return logits.softmax(1)

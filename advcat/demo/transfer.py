@@ -50,7 +50,8 @@ def _target() -> int:
     """The ImageNet index of the transfer attacks' target class."""
     import advcat
 
-    return advcat.data.class_index(TARGET)
+    index: int = advcat.data.class_index(TARGET)
+    return index
 
 
 def _attacks(demo: Demo, x: Tensor, y: Tensor) -> dict[str, AttackResult]:

@@ -109,4 +109,5 @@ class _TotalVariation(torch.autograd.Function):
 
 def total_variation(x: Tensor, p: int = 1) -> Tensor:
     """Per-sample total variation of (N, C, H, W) images, differentiable."""
-    return _TotalVariation.apply(x, p)
+    tv: Tensor = _TotalVariation.apply(x, p)
+    return tv

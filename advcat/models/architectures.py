@@ -176,6 +176,7 @@ def _torchvision_weights(arch: str, weights: str | Path | None) -> Any:
 
 def _timm(arch: str, weights: str | Path | None) -> PixelModel:
     import timm
+    from timm.data.config import resolve_data_config
 
     if not timm.is_model(arch):
         close = timm.list_models(f"*{arch}*")[:5]
@@ -193,7 +194,7 @@ def _timm(arch: str, weights: str | Path | None) -> PixelModel:
         if weights is not None:
             _load_local_weights(net, Path(weights), f"timm:{arch}")
             label = str(weights)
-    config = timm.data.resolve_data_config({}, model=net)
+    config = resolve_data_config({}, model=net)
     size = int(config["input_size"][-1])
     info = ModelInfo(
         name=f"timm:{arch}", arch=f"timm:{arch}", input_size=size,

@@ -7,13 +7,14 @@ from torch import nn
 
 def head_name(net: nn.Module) -> str:
     """The qualified name of the network's final linear layer (its classification head)."""
+    modules: dict[str, nn.Module] = dict(net.named_modules())
     getter = getattr(net, "get_classifier", None)
     if callable(getter):
         head = getter()
-        for name, module in net.named_modules():
+        for name, module in modules.items():
             if module is head and isinstance(module, nn.Linear):
                 return name
-    linear = [name for name, module in net.named_modules() if isinstance(module, nn.Linear)]
+    linear = [name for name, module in modules.items() if isinstance(module, nn.Linear)]
     if not linear:
         raise ValueError(f"{type(net).__name__} has no nn.Linear layer to use as its head")
     return linear[-1]

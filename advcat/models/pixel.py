@@ -89,7 +89,8 @@ class PixelModel(nn.Module):
         if self.info.adapt_size is not None and x.shape[-1] != self.info.adapt_size:
             size = (self.info.adapt_size, self.info.adapt_size)
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-        return self.net((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
+        logits: Tensor = self.net((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
+        return logits
 
     def extra_repr(self) -> str:
         return f"name={self.info.name!r}, input_size={self.info.input_size}"
@@ -108,7 +109,8 @@ def wrap(
 ) -> PixelModel:
     """Make a model that expects normalized input take [0, 1] pixels instead.
 
-    The user's module is used as is (not copied); it only gains a parent.
+    The user's module is used as is (not copied); it only gains a parent. It takes as many input
+    channels as `mean` has values (one for a grayscale model).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"wrap expects a torch.nn.Module, got {type(model).__name__}")
@@ -126,6 +128,7 @@ def wrap(
         std=_floats("std", std),
         classes=None if classes is None else tuple(classes),
         weights="user",
+        in_channels=len(mean),
     )
     return PixelModel(model, info)
 

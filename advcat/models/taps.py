@@ -7,7 +7,7 @@ inside advcat's pixel-space wrapper. Hooks are removed on exit, even on error.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from torch import Tensor, nn
@@ -32,12 +32,12 @@ def resolve_layer(model: nn.Module, name: str) -> nn.Module:
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"a layer name must be a non-empty string, got {name!r}")
-    candidates = dict(model.named_modules())
+    candidates: dict[str, nn.Module] = dict(model.named_modules())
     if name in candidates:
         return candidates[name]
     inner = _inner(model)
     if inner is not None:
-        inner_modules = dict(inner.named_modules())
+        inner_modules: dict[str, nn.Module] = dict(inner.named_modules())
         if name in inner_modules:
             return inner_modules[name]
     names = layer_names(model)
@@ -56,7 +56,7 @@ def tap(model: nn.Module, names: Sequence[str]) -> Iterator[dict[str, Tensor]]:
     store: dict[str, Tensor] = {}
     handles = []
 
-    def recorder(name: str):  # noqa: ANN202 - a hook factory
+    def recorder(name: str) -> Callable[[nn.Module, object, object], None]:
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             if isinstance(output, Tensor):
                 store[name] = output

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from advcat.engine.context import Context
+from advcat.core.context import Context
 
 Weight = float | int | Tensor
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from advcat.engine.context import Context
+from advcat.core.context import Context
 from advcat.objectives.base import Objective
 
 ClassSpec = int | str | Tensor

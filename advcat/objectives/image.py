@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from advcat.engine.context import Context
+from advcat.core.context import Context
 from advcat.kernels import total_variation
 from advcat.objectives.base import Objective
 

@@ -19,7 +19,8 @@ _EDGE = 1e-3
 
 def _matrix(like: Tensor) -> Tensor:
     matrix = torch.tensor(_SQRT_COVARIANCE, dtype=torch.float64)
-    matrix = matrix / matrix.norm(dim=0).max()
+    column_norms: Tensor = matrix.norm(dim=0)
+    matrix = matrix / column_norms.max()
     return matrix.to(device=like.device, dtype=like.dtype)
 
 

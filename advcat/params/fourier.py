@@ -21,8 +21,8 @@ _DAMPING = 4.0
 def frequency_scale(height: int, width: int, decay: float = 1.0, *,
                     like: Tensor | None = None) -> Tensor:
     """The (height, width) weights 1 / max(|f|, 1 / max(height, width)) ** decay of a 2-D FFT."""
-    fy = torch.fft.fftfreq(height, dtype=torch.float64)[:, None]
-    fx = torch.fft.fftfreq(width, dtype=torch.float64)[None, :]
+    fy: Tensor = torch.fft.fftfreq(height, dtype=torch.float64)[:, None]
+    fx: Tensor = torch.fft.fftfreq(width, dtype=torch.float64)[None, :]
     frequency = (fx.pow(2) + fy.pow(2)).sqrt().clamp_min(1.0 / max(height, width))
     scale = frequency.pow(-decay)
     return scale if like is None else scale.to(device=like.device, dtype=like.dtype)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advcat.engine.rng import per_sample
+from advcat.core.rng import per_sample
 
 #: keeps parameterization noise apart from the threats' random starts drawn from the same seed
 _STREAM = 1_000_003

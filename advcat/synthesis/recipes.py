@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import Tensor
 
-from advcat.params import Decorrelated, Fourier, Param, Pixel
+from advcat.params import Decorrelated, Fourier, Maco, Param, Pixel
 
 Transform = Callable[[Tensor], Tensor]
 
@@ -22,6 +22,7 @@ PARAMS: dict[str, Callable[[float], Param]] = {
     "pixel": lambda std: Pixel("clamp", std=std),
     "sigmoid": lambda std: Pixel("sigmoid", std=std),
     "decorrelated": lambda std: Decorrelated(std=std),
+    "maco": lambda std: Maco(),  # a random phase start; the magnitude is fixed, so no noise std
 }
 #: starting noise for synthesis from grey; a start from a photo gets none
 START_STD = 0.01
@@ -59,7 +60,7 @@ def make_transforms(spec: object) -> Transform | None:
 
         return Robustness()
     if callable(spec):
-        return spec  # type: ignore[no-any-return]
+        return spec
     raise TypeError(f"transforms must be 'default', None or a callable, got {type(spec).__name__}")
 
 

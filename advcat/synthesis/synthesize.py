@@ -66,7 +66,8 @@ def synthesize(
     `objective` replaces the class term with any composed objective (`target` then only names the
     classes whose probabilities are reported). `n` images per target (or per call without one),
     each from its own seeded start. `param`: "fourier" (default), "pixel" (clipped pixels, the
-    lesson's plain recipe with `transforms=None`), "sigmoid", "decorrelated" or a Param.
+    lesson's plain recipe with `transforms=None`), "sigmoid", "decorrelated", "maco" (phase only,
+    Fel et al. 2023) or a Param.
     `transforms`: "default" (kornia robustness stack), None or any callable. `tv` subtracts that
     weight times total variation (None: 4.0 for Fourier and decorrelated params, 0 for pixels, and
     0 with an `objective`, which is used as given); `objective` may also come second, in place

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 
 ATTACK_STREAM = 11
 
@@ -45,4 +45,5 @@ def adversarial_batch(attack: Any, model: nn.Module, images: Tensor, labels: Ten
                       *, seed: int, epoch: int, batch: int) -> Tensor:
     """The attack's examples for one batch, seeded by (seed, epoch, batch)."""
     result = attack(model, images, labels, seed=derive_seed(seed, ATTACK_STREAM, epoch, batch))
-    return result.adv.detach()
+    adv: Tensor = result.adv
+    return adv.detach()

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from advcat.core.interrupts import counting
 from advcat.data.split import stratified_split
-from advcat.engine.interrupts import counting
 from advcat.models.guard import any_grad_mode
 from advcat.models.pixel import ModelInfo, PixelModel
 from advcat.transfer import adversarial as adv
@@ -154,11 +154,12 @@ class _Run:
 
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the interrupted one."""
-        return json.loads(json.dumps({
+        identity: dict[str, Any] = json.loads(json.dumps({
             "config": self.config.to_dict(), "backbone": self.origin, "classes": self.classes,
             "shape": self.train.shape, "n_train": len(self.train),
             "n_val": len(self.val) if self.val is not None else 0,
         }))
+        return identity
 
     def fit(self, augment: Any, attack: Any,
             on_epoch: Callable[[dict[str, Any]], None] | None) -> FineTuned:

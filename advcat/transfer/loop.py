@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 from advcat.transfer.adversarial import adversarial_batch
 from advcat.transfer.config import TrainConfig
 from advcat.transfer.schedule import lr_scale
@@ -112,7 +112,7 @@ class Trainer:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
         else:
-            loss.backward()
+            torch.autograd.backward(loss)
         if cfg.clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(self._params(), cfg.clip_grad)
         if self.scaler is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from advcat.engine.rng import derive_seed
+from advcat.core.rng import derive_seed
 from advcat.models.heads import replace_head
 from advcat.models.pixel import ModelInfo, PixelModel
 

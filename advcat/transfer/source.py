@@ -8,6 +8,7 @@ one gather; other sets go through a DataLoader.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any, TypeGuard
 
 import torch
 from torch import Tensor
@@ -21,7 +22,7 @@ from advcat.data.tensors import TensorImages
 class Source:
     """A labelled set: `labels` (N,), `classes`, the shape of one image, and batches by index."""
 
-    def __init__(self, data: Dataset | TensorImages, *, workers: int = 0) -> None:
+    def __init__(self, data: Dataset[tuple[Tensor, int]], *, workers: int = 0) -> None:
         self.data = data
         self.workers = workers
         self.labels = torch.tensor(dataset_targets(data), dtype=torch.long)
@@ -43,7 +44,7 @@ class Source:
         """(images, labels) for `order`'s indices, `batch_size` at a time, in that order."""
         if _gathers(self.data):
             for start in range(0, len(order), batch_size):
-                yield self.data.batch(order[start:start + batch_size])  # type: ignore[union-attr]
+                yield self.data.batch(order[start:start + batch_size])
             return
         loader = DataLoader(IndexSubset(self.data, order.tolist()), batch_size=batch_size,
                             shuffle=False, num_workers=self.workers)
@@ -51,13 +52,15 @@ class Source:
             yield images, torch.as_tensor(labels, dtype=torch.long)
 
 
-def _gathers(data: object) -> bool:
+def _gathers(data: object) -> TypeGuard[TensorImages | Subset[Any]]:
+    """Whether `data` batches by one gather (in memory, or a subset of such a set)."""
     if isinstance(data, TensorImages):
         return True
     return isinstance(data, Subset) and _gathers(data.dataset)
 
 
-def as_dataset(data: object, classes: Sequence[str] | None = None, name: str = "train") -> Dataset:
+def as_dataset(data: object, classes: Sequence[str] | None = None,
+               name: str = "train") -> Dataset[tuple[Tensor, int]]:
     """A Dataset from a Dataset (as is) or an (images, labels) pair of tensors (all finite: a NaN
     pixel would turn the model into NaNs; other sets are guarded by the loss check per batch)."""
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], Tensor):
