@@ -83,11 +83,30 @@ def test_attack_panel_labels_bars_and_states_the_amplification() -> None:
     assert sum(1 for t in texts if t.endswith("%") or t.startswith("0.")) >= 10, "bars carry their values"
 
 
+def test_a_targeted_panel_says_whether_the_target_was_reached_not_whether_it_fooled() -> None:
+    result = _attack_result()
+    missed = AttackResult(**{**vars(result), "success": torch.tensor([True, False])})
+    texts = _texts(attack_panel(missed, classes=CLASSES))
+    assert layout_problems(attack_panel(missed, classes=CLASSES)) == []
+    assert any("adversarial: a rather long cla… reached" in t for t in texts)
+    assert any("adversarial: a rather long cla… not reached" in t for t in texts)
+    assert not any("fooled" in t for t in texts)
+
+
 def test_gallery_suptitle_fits_even_when_long() -> None:
     images = torch.rand(3, 3, 16, 16)
     figure = gallery(images, ["tabby", "zebra", "golden retriever"],
                      title="ClassLogit(tabby) - 4.0 * TotalVariation() over a decorrelated Fourier image")
     assert layout_problems(figure) == []
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_narrow_gallery_wraps_its_suptitle_instead_of_cutting_it(count: int) -> None:
+    """The demo's quick ideal-image figure is two images wide under a 70-character title."""
+    title = "Ideal class images: plain pixel recipe (top) vs advcat default (bottom)"
+    figure = gallery(torch.rand(2 * count, 3, 16, 16), ncols=count, title=title)
+    assert layout_problems(figure) == []
+    assert " ".join(figure.get_suptitle().split()) == title
 
 
 def test_synthesis_gallery_and_recipe_figure_fit() -> None:
@@ -118,6 +137,18 @@ def test_confusion_matrix_cells_are_readable(k: int) -> None:
     cells = [t for t in figure.axes[0].texts]
     assert len(cells) == k * k
     assert min(t.get_fontsize() for t in cells) >= 8
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_confusion_cell_text_contrasts_with_its_cell(normalize: bool) -> None:
+    """Text is white exactly on the dark half of the colour scale, whatever the largest cell is
+    (a row-normalized matrix of small shares had white text on pale cells)."""
+    matrix = torch.full((4, 4), 10) + torch.eye(4, dtype=torch.long) * (0 if normalize else 90)
+    figure = confusion_figure(matrix, ["a", "b", "c", "d"], normalize=normalize)
+    image = figure.axes[0].images[0]
+    for cell in figure.axes[0].texts:
+        shade = image.norm(float(cell.get_text()))
+        assert (cell.get_color() == "white") == (shade > 0.5), (cell.get_text(), shade)
 
 
 def _attribution(n: int = 1) -> Attribution:

@@ -38,9 +38,8 @@ def attributions(demo: Demo, adversarial: AttackResult) -> None:
             clean, adversarial.adv, compared.clean, compared.adv, titles=("clean cat", "attacked cat")
         )
         ax = canvas.add_subplot(2, 1, row + 1)
-        ax.imshow(_rendered(pair))
+        ax.imshow(_rendered(pair))  # the pair's own heading names the method and the class
         ax.set_axis_off()
-        ax.set_title(title)
     call = (
         f'advcat.compare_attributions(model, x, result.adv, method="integrated_gradients", '
         f"n_steps={s.ig_steps})\n"

@@ -103,11 +103,11 @@ def attack_panel(
     for row, i in enumerate(picked):
         ax = axes[row]
         goal = int(result.target[i]) if result.target is not None else int(result.labels[i])
-        verdict = "fooled" if bool(result.success[i]) else "not fooled"
+        verdict = _verdict(result, i, classes)
         for col, (image, text) in enumerate(
             [
                 (clean[i], _original(before, result.labels, i, classes)),
-                (result.adv[i], f"adversarial ({verdict})\n{_predicted(after[i], classes)}"),
+                (result.adv[i], f"adversarial: {verdict}\n{_predicted(after[i], classes)}"),
                 (amplified[i], f"perturbation, amplified ×{float(factors[i]):.0f}\n"
                                f"{result.norm} norm {_budget(result, i)}"),
             ]
@@ -121,3 +121,12 @@ def attack_panel(
     if title:
         figure.suptitle(title, fontsize=9)
     return figure
+
+
+def _verdict(result: AttackResult, i: int, classes: Sequence[str] | None) -> str:
+    """What the attack achieved on sample i: a targeted attack names its target, so a changed but
+    wrong prediction is not called "not fooled"."""
+    if result.target is None:
+        return "fooled" if bool(result.success[i]) else "not fooled"
+    name = _label(int(result.target[i]), classes)
+    return f"{name} {'reached' if bool(result.success[i]) else 'not reached'}"

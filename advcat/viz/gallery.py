@@ -6,6 +6,7 @@ Returns matplotlib Figures built with the object API (no global pyplot state).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,8 @@ def gallery(images: Tensor, titles: Sequence[str] | None = None, *, ncols: int |
         raise ValueError(f"ncols must be a positive integer or None, got {ncols!r}")
     cols = min(ncols or count, count)
     rows = math.ceil(count / cols)
-    height = size * rows + (0.4 if title else 0.0)
+    lines = fit_to_width(title, size * cols) if title else None
+    height = size * rows + (0.3 * (lines.count("\n") + 1) + 0.1 if lines else 0.0)
     figure = Figure(figsize=(size * cols, height), layout="constrained")
     axes = figure.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -40,9 +42,16 @@ def gallery(images: Tensor, titles: Sequence[str] | None = None, *, ncols: int |
                   vmin=0.0, vmax=1.0, interpolation="lanczos")
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
-    if title:
-        figure.suptitle(title)
+    if lines:
+        figure.suptitle(lines)
     return figure
+
+
+def fit_to_width(text: str, width: float, fontsize: float = 12.0) -> str:
+    """`text` broken into lines that fit a figure `width` inches wide at `fontsize` points (an
+    average glyph is taken as 0.6 em, a safe bound for DejaVu Sans), so a suptitle is never cut."""
+    per_line = max(int(width * 72 / (0.6 * fontsize)), 10)
+    return textwrap.fill(text, per_line)
 
 
 def synthesis_gallery(result: SynthesisResult, *, ncols: int | None = None,

@@ -57,12 +57,14 @@ def confusion_figure(matrix: Tensor | Sequence[Sequence[int]],
     axes.set_yticks(range(k), names)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
+    low, high = image.get_clim()
+    middle = 0.5 * (float(low) + float(high))  # white text on the dark half of the colour scale
     if k <= 15:
         for i in range(k):
             for j in range(k):
                 value = shown[i, j].item()
                 text = f"{value:.2f}" if normalize else f"{int(value)}"
                 axes.text(j, i, text, ha="center", va="center", fontsize=9 if k <= 8 else 8,
-                          color="white" if value > 0.5 * float(shown.max()) else "black")
+                          color="white" if value > middle else "black")
     axes.set_title("confusion matrix" + (" (row-normalized)" if normalize else ""))
     return figure
