@@ -14,7 +14,8 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal, _batched_forward
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
+from advcat.attacks.runs import BestOfRuns, subgoal
+from advcat.attacks.target_order import ORDERS, by_linear_distance, by_logits
 from advcat.core.result import Result
 from advcat.core.rng import derive_seed
 from advcat.objectives import DLR, Margin, Objective
@@ -84,9 +85,11 @@ class APGDDLR(APGD):
 class APGDT(APGD):
     """APGD-T: an untargeted attack made of targeted runs (AutoAttack's second attack).
 
-    For each sample, the `n_target_classes` classes with the highest clean logits other than the
-    label are tried in turn, one APGD run with the targeted DLR loss per class, each on the
-    samples no earlier run broke; any successful run's image is kept. Models with fewer than 4
+    For each sample, `n_target_classes` classes other than the label are tried in turn, one APGD
+    run with the targeted DLR loss per class, each on the samples no earlier run broke; any
+    successful run's image is kept. `order="logits"` tries the highest clean logits first
+    (AutoAttack); `order="malt"` the nearest boundaries in the linear approximation, ranked among
+    the top `candidates` logits (see `advcat.attacks.target_order`). Models with fewer than 4
     classes get the targeted margin loss instead of DLR.
     """
 
@@ -102,18 +105,31 @@ class APGDT(APGD):
         n_target_classes: int = 9,
         restarts: int = 1,
         rho: float = 0.75,
+        order: str = "logits",
+        candidates: int = 20,
     ) -> None:
         super().__init__(norm, eps, steps=steps, loss="dlr", restarts=restarts, rho=rho)
         self.n_target_classes = check_count("n_target_classes", n_target_classes)
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+        self.order = order
+        self.candidates = check_count("candidates", candidates)
+
+    def _ranked(self, model: nn.Module, x: Tensor, goal: Goal, clean: Tensor) -> Tensor:
+        """The classes to try per sample, first to last."""
+        if self.order == "logits":
+            return by_logits(clean, goal.labels)
+        return by_linear_distance(model, x, goal.labels, clean, self.norm,
+                                  max(self.candidates, self.n_target_classes), goal.batch_size)
 
     def run(self, model: nn.Module, x: Tensor, goal: Goal) -> Result:
         with torch.no_grad():
             clean = _batched_forward(model, x, goal.batch_size).float()
         num_classes = clean.shape[1]
-        ranked = clean.scatter(1, goal.labels[:, None], float("-inf")).argsort(1, descending=True)
+        ranked = self._ranked(model, x, goal, clean)
         runs = BestOfRuns(x)
         rows = torch.arange(x.shape[0], device=x.device)
-        for k in range(min(self.n_target_classes, num_classes - 1)):
+        for k in range(min(self.n_target_classes, ranked.shape[1])):
             part = subgoal(goal, rows)
             target = ranked[rows, k]
             objective: Objective = (
@@ -122,11 +138,11 @@ class APGDT(APGD):
             found = pursue(
                 model, x[rows], part, objective, self.step_rule(), self.steps,
                 restarts=self.restarts,
-                seed=derive_seed(goal.seed, _TARGET_STREAM, k), index=run_ids(rows, x.shape[0]),
+                seed=derive_seed(goal.seed, _TARGET_STREAM, k),
             )
             assert found.success is not None
             runs.add(found, rows, found.success | (k == 0))
             rows = (~runs.success).nonzero().squeeze(1)
             if rows.numel() == 0:
                 break
-        return runs.result(f"APGD-T over the top {self.n_target_classes} classes")
+        return runs.result(f"APGD-T over {self.n_target_classes} classes by {self.order}")

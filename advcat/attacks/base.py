@@ -20,7 +20,7 @@ from advcat.attacks.sweep import carry, check_eps_list, is_eps_list, sweep
 from advcat.attacks.targets import TargetSpec, resolve_target
 from advcat.core.criteria import goal_reached
 from advcat.core.result import Result
-from advcat.core.rng import fresh_seed, sample_keys
+from advcat.core.rng import fresh_seed
 from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.steps.base import Step
@@ -42,9 +42,10 @@ DEFAULT_EPS = {"linf": 8 / 255, "l2": 0.5, "l1": 12.0}
 NORM_ALIASES = {"linf": "linf", "inf": "linf", "l_inf": "linf", "l2": "l2", "l1": "l1"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Goal:
-    """What one call asks for, already checked: labels, optional targets, and the run's options."""
+    """What one call asks for, already checked once at the attack's gate: labels, optional targets,
+    the threat, the samples' ids and the run's options; every engine run of the attack takes it."""
 
     labels: Tensor
     target: Tensor | None
@@ -54,6 +55,8 @@ class Goal:
     batch_size: int | None
     progress: bool
     classes: tuple[str, ...] | None
+    #: (N,) on the CPU: each sample's id, which keys its randomness in every engine run
+    ids: Tensor
     eot: int = 1
 
     @property
@@ -219,12 +222,13 @@ class Attack(metaclass=_FrozenAfterInit):
         seed = self._check_call(model, x, target, seed, index)
         info = model_info(model)
         classes = info.classes if info is not None else None
-        with borrowed(model), sample_keys(index):
-            labels, targets = self._labels_and_targets(model, x, y, target, seed, batch_size)
+        ids = _sample_ids(index, x.shape[0])
+        with borrowed(model):
+            labels, targets = self._labels_and_targets(model, x, y, target, seed, batch_size, ids)
             threat = make_threat(self.norm, budget) if budget is not None else whole_box(self.norm, x)
             threat.check_batch(x.shape[0])
             goal = Goal(labels=labels, target=targets, threat=threat, seed=seed, early_stop=early_stop,
-                        batch_size=batch_size, progress=progress, classes=classes, eot=self.eot)
+                        batch_size=batch_size, progress=progress, classes=classes, ids=ids, eot=self.eot)
             found = self.run(model, x, goal)
             adv = found.x.clamp(0.0, 1.0)
             logits = found.logits
@@ -254,9 +258,9 @@ class Attack(metaclass=_FrozenAfterInit):
         for e in budgets:
             self._budget(e)
         seed = self._check_call(model, x, target, seed, index)
-        with borrowed(model), sample_keys(index):
-            labels, targets = self._labels_and_targets(model, x, y, target, seed, options["batch_size"])
-        ids = index.cpu() if index is not None else torch.arange(x.shape[0])
+        ids = _sample_ids(index, x.shape[0])
+        with borrowed(model):
+            labels, targets = self._labels_and_targets(model, x, y, target, seed, options["batch_size"], ids)
         results: dict[float, AttackResult] = {}
         latest: list[AttackResult] = []
 
@@ -294,7 +298,7 @@ class Attack(metaclass=_FrozenAfterInit):
         return fresh_seed() if seed is None else check_seed(seed)
 
     def _labels_and_targets(self, model: nn.Module, x: Tensor, y: object, target: TargetSpec,
-                            seed: int, batch_size: int | None) -> tuple[Tensor, Tensor | None]:
+                            seed: int, batch_size: int | None, ids: Tensor) -> tuple[Tensor, Tensor | None]:
         """The labels (`y`, or the model's clean predictions) and the resolved targets, checked
         against the model's class count; the clean forward runs only when one of them needs it."""
         info = model_info(model)
@@ -309,7 +313,7 @@ class Attack(metaclass=_FrozenAfterInit):
             num_classes = clean.shape[1] if clean is not None else (info.num_classes if info else None)
             labels = check_labels(y, x.shape[0], num_classes=num_classes).to(x.device, torch.long)
         classes = info.classes if info is not None else None
-        targets = None if clean is None else resolve_target(target, clean, labels, seed, classes)
+        targets = None if clean is None else resolve_target(target, clean, labels, seed, classes, ids)
         return labels, targets
 
     def with_eot(self, eot: int) -> Attack:
@@ -329,6 +333,11 @@ class Attack(metaclass=_FrozenAfterInit):
         """Whether this attack's forward passes were randomized or averaged (then the final
         logits are recomputed with one plain forward pass)."""
         return self.eot > 1
+
+
+def _sample_ids(index: Tensor | None, n: int) -> Tensor:
+    """The (n,) CPU ids that key each sample's randomness: the caller's `index`, else 0..n-1."""
+    return torch.arange(n) if index is None else index.detach().to("cpu", torch.long).reshape(-1).clone()
 
 
 def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:

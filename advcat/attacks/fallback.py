@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Goal
 from advcat.attacks.goals import attack_objective, pursue
-from advcat.attacks.runs import BestOfRuns, run_ids, subgoal
+from advcat.attacks.runs import BestOfRuns, subgoal
 from advcat.core.result import Result
 from advcat.core.rng import derive_seed
 from advcat.steps import Normalized, Sign
@@ -55,8 +55,7 @@ def flip_the_rest(
         step = Sign(2.5 * radius[rows] / ROUND_STEPS) if goal.threat.name == "linf" else Normalized(
             2.5 * radius[rows] / ROUND_STEPS, p=2 if goal.threat.name == "l2" else 1)
         attempt = pursue(model, x[rows], part, attack_objective("ce", part), step, ROUND_STEPS,
-                         keep="min_norm", early_stop=True, seed=derive_seed(goal.seed, _STREAM, k),
-                         index=run_ids(rows, n))
+                         keep="min_norm", early_stop=True, seed=derive_seed(goal.seed, _STREAM, k))
         assert attempt.success is not None
         if refine is not None and bool(attempt.success.any()):
             attempt = _refined(attempt, refine, x[rows], subgoal(goal, rows))

@@ -50,6 +50,7 @@ def pursue(model: nn.Module, x: Tensor, goal: Goal, objective: Objective, step: 
         "seed": goal.seed,
         "progress": goal.progress,
         "eot": goal.eot,
+        "index": goal.ids,
     }
     options.update(engine)
     return optimize(model, x, objective, step=step, steps=steps, **options)

@@ -14,12 +14,11 @@ from torch import Tensor
 
 from advcat.attacks.base import Goal
 from advcat.core.result import Result
-from advcat.core.rng import sample_ids
 from advcat.threats import make_threat
 
 
 def subgoal(goal: Goal, rows: Tensor) -> Goal:
-    """`goal` for the batch rows `rows` alone: their labels, targets and per-sample eps."""
+    """`goal` for the batch rows `rows` alone: their labels, targets, ids and per-sample eps."""
     threat = goal.threat
     if isinstance(threat.eps, Tensor) and threat.eps.dim() == 1:
         threat = make_threat(threat.name, threat.eps.to(rows.device)[rows])
@@ -28,14 +27,8 @@ def subgoal(goal: Goal, rows: Tensor) -> Goal:
         labels=goal.labels[rows],
         target=None if goal.target is None else goal.target[rows],
         threat=threat,
+        ids=goal.ids[rows.cpu()],
     )
-
-
-def run_ids(rows: Tensor, n: int) -> Tensor | None:
-    """The ids that key the randomness of batch rows `rows` in a run on x[rows] (None: all rows)."""
-    if rows.numel() == n:
-        return None
-    return sample_ids(rows)
 
 
 def margins(logits: Tensor | None, labels: Tensor, target: Tensor | None) -> Tensor:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advcat.core.rng import derive_seed, sample_ids
+from advcat.core.rng import derive_seed
 from advcat.data.classes import class_index
 
 TargetSpec = int | str | Tensor | None
 
 
 def resolve_target(
-    spec: TargetSpec, logits: Tensor, labels: Tensor, seed: int, classes: tuple[str, ...] | None
+    spec: TargetSpec, logits: Tensor, labels: Tensor, seed: int, classes: tuple[str, ...] | None,
+    ids: Tensor | None = None,
 ) -> Tensor | None:
     """Per-sample target classes (N,), or None for an untargeted attack.
 
     "least_likely" takes each sample's lowest-scoring class on the clean input; "random" draws a
-    class other than the label from (seed, sample id), so it does not depend on batch size.
+    class other than the label from (seed, sample id), so it does not depend on batch size; `ids`
+    are the samples' ids (default 0..N-1).
     """
     if spec is None:
         return None
@@ -26,7 +28,7 @@ def resolve_target(
         return logits.argmin(1)
     if isinstance(spec, str) and spec == "random":
         offsets = []
-        for i in sample_ids(torch.arange(n)).tolist():
+        for i in (torch.arange(n) if ids is None else ids).tolist():
             generator = torch.Generator().manual_seed(derive_seed(seed, i, 7919))
             offsets.append(int(torch.randint(1, num_classes, (1,), generator=generator)))
         shift = torch.tensor(offsets, device=labels.device)

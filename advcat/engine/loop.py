@@ -19,7 +19,7 @@ from advcat.core.context import Context
 from advcat.core.criteria import Criterion
 from advcat.core.interrupts import partial_results
 from advcat.core.result import Result
-from advcat.core.rng import derive_seed, fresh_seed, sample_ids, sample_keys
+from advcat.core.rng import derive_seed, fresh_seed
 from advcat.engine.best import BestIterates
 from advcat.kernels.fused import fused_update
 from advcat.models.guard import any_grad_mode, borrowed, usable
@@ -77,6 +77,12 @@ class _Problem:
     seed: int
     classes: tuple[str, ...] | None
     callback: Callback | None
+    #: (N,) on the CPU: the sample id that keys each row's randomness
+    ids: Tensor
+
+    def ids_of(self, index: Tensor) -> Tensor:
+        """The sample ids of batch rows `index`, on `index`'s device."""
+        return self.ids[index.cpu()].to(index.device)
 
 
 @any_grad_mode
@@ -135,6 +141,7 @@ def optimize(
         transforms=transforms, eot=check_count("eot", eot), autocast=dtype,
         seed=fresh_seed() if seed is None else check_seed(seed),
         classes=info.classes if info is not None else None, callback=callback,
+        ids=torch.arange(x.shape[0]) if index is None else index.detach().to("cpu", torch.long).clone(),
     )
     n = x.shape[0]
     norm = threat.norm if threat is not None else None
@@ -146,7 +153,6 @@ def optimize(
     total = -(-n // chunk) * restarts * steps
     with (
         borrowed(model),
-        sample_keys(index),
         tap(model, sorted(objective.layers)) as activations,
         progress_bar(total=total, desc="optimize", enabled=progress) as bar,
     ):
@@ -236,6 +242,7 @@ def _descend(
             project=_projector(p, x0, index),
             eps=p.threat.eps_for(index, z) if p.threat is not None and _bounded(p.threat) else None,
             x0=x0,
+            ids=p.ids_of(index),
             seed=p.seed,
             restart=restart,
         )
@@ -260,11 +267,11 @@ def _start(p: _Problem, x0: Tensor, index: Tensor, restart: int) -> Tensor:
     """The starting variable: a parameterization's init, the given start (projected), or x0 plus
     a random feasible delta."""
     if p.param is not None:
-        return p.param.init(tuple(x0.shape[1:]), index, p.seed, restart, x0)
+        return p.param.init(tuple(x0.shape[1:]), p.ids_of(index), p.seed, restart, x0)
     if p.start is not None:
         return _projector(p, x0, index)(p.start[index].to(x0.dtype))
     if p.random_start and p.threat is not None and _bounded(p.threat):
-        return x0 + p.threat.random_start(x0, index, p.seed, restart)
+        return x0 + p.threat.random_start(x0, index, p.seed, restart, ids=p.ids_of(index))
     return x0.clone()
 
 
@@ -305,7 +312,7 @@ def _transformed(p: _Problem, image: Tensor, restart: int, t: int, index: Tensor
     so a sample's transform is the same whatever batch, chunk, order or shard it runs in."""
     assert p.transforms is not None
     rows = []
-    for row, sid in enumerate(sample_ids(index).tolist()):
+    for row, sid in enumerate(p.ids[index.cpu()].tolist()):
         with _seeded(derive_seed(p.seed, sid, _TRANSFORM_STREAM, restart, t, draw)):
             rows.append(p.transforms(image[row : row + 1]))
     shapes = {tuple(r.shape[1:]) for r in rows}

@@ -13,7 +13,8 @@ class Param:
 
     def init(self, shape: tuple[int, ...], index: Tensor, seed: int, restart: int,
              x0: Tensor | None) -> Tensor:
-        """The starting variable for the samples in `index`, drawn from (seed, index, restart)."""
+        """The starting variable for the samples whose ids are `index` (they key the draws, so a
+        sample starts the same in any batch), drawn from (seed, id, restart)."""
         raise NotImplementedError
 
     def to_image(self, z: Tensor) -> Tensor:

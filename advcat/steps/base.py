@@ -32,6 +32,12 @@ class StepInfo:
     #: the run's seed and restart, for rules that draw per-sample randomness (advcat.core.rng)
     seed: int = 0
     restart: int = 0
+    #: the active rows' sample ids, which key their draws (None: the row index is the id)
+    ids: Tensor | None = None
+
+    def sample_ids(self) -> Tensor:
+        """The ids that key the active rows' randomness: `ids`, or the row index without them."""
+        return self.index if self.ids is None else self.ids
 
 
 class Step:

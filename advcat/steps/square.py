@@ -104,8 +104,8 @@ class SquareStep(Step):
         return x0 + clip_to_box(delta, x0)
 
     def _draw(self, info: StepInfo, size: int, stream: int, like: Tensor) -> Tensor:
-        index, seed = info.index, info.seed
-        return per_sample("rand", (size,), index, seed, stream, device=like.device, dtype=like.dtype)
+        return per_sample("rand", (size,), info.sample_ids(), info.seed, stream, device=like.device,
+                          dtype=like.dtype)
 
     def _side(self, info: StepInfo, height: int, width: int, smallest: int) -> int:
         p = square_fraction(self.p_init, info.t, self.steps or info.steps)

@@ -67,8 +67,10 @@ class Threat:
         """The closest delta in the ball of radius eps such that x0 + delta lies in [0, 1]."""
         raise NotImplementedError
 
-    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
-        """A random feasible delta, drawn from (seed, sample index, restart) alone."""
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0, *,
+                     ids: Tensor | None = None) -> Tensor:
+        """A random feasible delta for the rows `index`, drawn from (seed, sample id, restart) alone;
+        `ids` are the rows' sample ids (default: `index` itself, row i being sample i)."""
         raise NotImplementedError
 
 

@@ -94,7 +94,8 @@ class L1(Threat):
         """The nearest point of ball and box to `delta` (exact, see the module docstring)."""
         return project_l1_box(delta, -x0, 1.0 - x0, self.eps_for(index, delta))
 
-    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0, *,
+                     ids: Tensor | None = None) -> Tensor:
         """Uniform in the L1 ball, then projected to the box.
 
         Laplace coordinates (exponential magnitudes, random signs) normalized to unit L1 mass are
@@ -102,8 +103,8 @@ class L1(Threat):
         """
         shape = tuple(x0.shape[1:])
         dim = math.prod(shape)
-        draw = per_sample("rand", (2 * dim + 1,), index, seed, restart, device=x0.device,
-                          dtype=torch.float64)
+        keys = index if ids is None else ids
+        draw = per_sample("rand", (2 * dim + 1,), keys, seed, restart, device=x0.device, dtype=torch.float64)
         magnitude = -torch.log1p(-draw[:, :dim])
         signs = torch.where(draw[:, dim:2 * dim] < 0.5, -1.0, 1.0).to(draw.dtype)
         direction = signs * magnitude / magnitude.sum(1, keepdim=True).clamp_min(1e-300)

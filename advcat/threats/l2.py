@@ -73,7 +73,8 @@ class L2(Threat):
         """The nearest point of ball and box to `delta` (exact, see the module docstring)."""
         return project_l2_box(delta, -x0, 1.0 - x0, self.eps_for(index, delta))
 
-    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0, *,
+                     ids: Tensor | None = None) -> Tensor:
         """Uniform in the ball: a normalized Gaussian direction times eps * u^(1/d); then the box.
 
         The uniform u comes from one extra Gaussian through its CDF, so the sample's single
@@ -81,8 +82,8 @@ class L2(Threat):
         """
         shape = tuple(x0.shape[1:])
         dim = math.prod(shape)
-        draw = per_sample("randn", (dim + 1,), index, seed, restart, device=x0.device,
-                          dtype=torch.float64)
+        keys = index if ids is None else ids
+        draw = per_sample("randn", (dim + 1,), keys, seed, restart, device=x0.device, dtype=torch.float64)
         direction = draw[:, :dim] / draw[:, :dim].norm(dim=1, keepdim=True).clamp_min(1e-300)
         u = 0.5 * (1.0 + torch.erf(draw[:, dim:] / math.sqrt(2.0)))
         radius = self.eps_for(index, draw).unsqueeze(1) * u.pow(1.0 / dim)

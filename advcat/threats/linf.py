@@ -61,9 +61,10 @@ class Linf(Threat):
         eps = self.eps_for(index, delta).view(-1, *([1] * (delta.dim() - 1)))
         return clip_to_box(torch.maximum(torch.minimum(delta, eps), -eps), x0)
 
-    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0, *,
+                     ids: Tensor | None = None) -> Tensor:
         """Uniform in the ball (each coordinate uniform in [-eps, eps]), then clipped to the box."""
-        u = per_sample("rand", tuple(x0.shape[1:]), index, seed, restart,
+        u = per_sample("rand", tuple(x0.shape[1:]), index if ids is None else ids, seed, restart,
                        device=x0.device, dtype=x0.dtype)
         eps = self.eps_for(index, x0).view(-1, *([1] * (x0.dim() - 1)))
         return self.project((2.0 * u - 1.0) * eps, x0, index)

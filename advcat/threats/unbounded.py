@@ -25,8 +25,9 @@ class Unbounded(Threat):
         """Clip to the box, the only constraint."""
         return clip_to_box(delta, x0)
 
-    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0) -> Tensor:
+    def random_start(self, x0: Tensor, index: Tensor, seed: int, restart: int = 0, *,
+                     ids: Tensor | None = None) -> Tensor:
         """A uniformly random image: delta = u - x0 with u uniform in [0, 1]."""
-        u = per_sample("rand", tuple(x0.shape[1:]), index, seed, restart,
+        u = per_sample("rand", tuple(x0.shape[1:]), index if ids is None else ids, seed, restart,
                        device=x0.device, dtype=x0.dtype)
         return clip_to_box(u - x0, x0)
