@@ -53,6 +53,17 @@ def test_synthesis_of_a_target_is_the_same_alone_and_in_a_batch(tiny_cnn) -> Non
     # the same transforms and start; what remains is float rounding of a batched forward pass
     # (a batch-wide draw differed by up to 0.48 per pixel here)
     assert float((alone.images[0] - batch.images[0]).abs().max()) < 1e-4
+    middle = advcat.synthesize(tiny_cnn, 5, steps=6, size=16, progress=False)
+    later = advcat.synthesize(tiny_cnn, [7, 9, 5], steps=6, size=16, progress=False)
+    assert float((middle.images[0] - batch.images[1]).abs().max()) < 1e-4  # not its position
+    assert float((later.images[2] - batch.images[1]).abs().max()) < 1e-4
+
+
+def test_each_image_of_one_class_is_its_own_and_the_kth_is_the_same_however_asked(tiny_cnn) -> None:  # noqa: ANN001
+    twice = advcat.synthesize(tiny_cnn, [3, 3], steps=4, size=16, progress=False)
+    pair = advcat.synthesize(tiny_cnn, 3, n=2, steps=4, size=16, progress=False)
+    assert float((twice.images[0] - twice.images[1]).abs().max()) > 1e-3
+    assert float((twice.images - pair.images).abs().max()) < 1e-4
 
 
 class _Noisy(nn.Module):

@@ -29,6 +29,10 @@ from advcat.validate import check_count, check_images, check_same_device, check_
 TargetSpec = int | str | Sequence[int | str] | Tensor
 
 
+#: ids of one class's replicas never reach the next class's (10^6 images of one class per call)
+_REPLICAS = 1_000_000
+
+
 @dataclass
 class _Plan:
     """A checked call: starting images, objective, recipe and the targets per image."""
@@ -41,6 +45,8 @@ class _Plan:
     tv: float
     targets: Tensor | None
     classes: tuple[str, ...] | None
+    #: (N,) the id that keys each image's randomness: (class, replica) for class targets
+    ids: Tensor
 
 
 @any_grad_mode
@@ -81,7 +87,7 @@ def synthesize(
     with borrowed(model):
         result = optimize(model, plan.x0, plan.objective, step=Adam(plan.lr), steps=steps,
                           param=plan.param, transforms=plan.transforms, seed=seed,
-                          progress=progress, batch_size=batch_size, keep="last")
+                          progress=progress, batch_size=batch_size, keep="last", index=plan.ids)
         with torch.no_grad():
             images = result.x.detach().clamp(0.0, 1.0)
             probs = model(images).float().softmax(1)
@@ -148,7 +154,23 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
         resolve_layer(model, layer)
     return _Plan(x0=x0, objective=goal, param=chosen, transforms=tfm,
                  lr=float(lr) if lr is not None else chosen.default_lr, tv=weight,
-                 targets=targets, classes=classes)
+                 targets=targets, classes=classes, ids=_image_ids(per_target, n, count))
+
+
+def _image_ids(per_target: list[int] | None, n: int, count: int) -> Tensor:
+    """The id of each image's randomness. For class targets it is (class, replica): the k-th
+    image of class t draws the same start and transforms whatever else the call makes, so an
+    ideal image does not depend on the batch it was made in; otherwise the image's position."""
+    if per_target is None:
+        return torch.arange(count)
+    seen: dict[int, int] = {}
+    ids = []
+    for target in per_target:
+        for _ in range(n):
+            replica = seen.get(target, 0)
+            seen[target] = replica + 1
+            ids.append(target * _REPLICAS + replica)
+    return torch.tensor(ids)
 
 
 def _finite_number(value: object) -> bool:
