@@ -12,30 +12,32 @@ import json
 import math
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from advcat.attacks.base import DEFAULT_EPS, NORM_ALIASES
 from advcat.core.interrupts import counting
 from advcat.core.rng import fresh_seed
+from advcat.evaluation.adaptive import PROBE_POINTS, AdaptivePlan, adapt_batch, decide
 from advcat.evaluation.batch import Plan, evaluate_batch
 from advcat.evaluation.cascade import AttackSpec, forward, resolve_stages
 from advcat.evaluation.data import EvalData, resolve_data
 from advcat.evaluation.distributed import World, join
-from advcat.evaluation.records import BatchRecord
+from advcat.evaluation.records import AdaptiveRecord, BatchRecord
 from advcat.evaluation.report import Report
-from advcat.evaluation.state import RunDir
-from advcat.evaluation.totals import build_report
+from advcat.evaluation.state import ADAPTIVE, RunDir
+from advcat.evaluation.totals import build_report, merge_adaptive
 from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.progress import progress_bar
 from advcat.threats.linf import check_linf_budget
 
 CONFIG_FORMAT = 1
+K = TypeVar("K", BatchRecord, AdaptiveRecord)
 
 
 @any_grad_mode
@@ -54,6 +56,7 @@ def evaluate(
     progress: bool = True,
     sanity: bool = True,
     sanity_points: int = 100,
+    adaptive: bool = True,
 ) -> Report:
     """Clean accuracy and, per eps, robust accuracy of `model` on the first `n` points of `data`.
 
@@ -64,6 +67,9 @@ def evaluate(
     APGD, Square), "fast" (APGD-CE) or a list of names, (name, options), attacks or eps -> attack
     factories. With `out`, each batch is committed there and a rerun resumes; a different config
     in `out` is refused. `sanity_points`: how many points (the first ones) the costlier checks use.
+    With `adaptive` (and the checks on), failed checks are acted on: the points left robust are
+    attacked again with BPDA, EOT, logit losses or a long gradient-free attack, as the checks call
+    for; `robust_accuracy` is then the adaptive number and `naive_robust_accuracy` the cascade's.
     """
     norm_key, eps_list = _check_arguments(model, norm, eps, n, batch_size, seed, sanity_points)
     start = time.perf_counter()
@@ -86,7 +92,8 @@ def evaluate(
                 sanity_points=sanity_points,
             )
             config = _config(model, points, count, plan, attacks)
-            records = _run(model, points, count, plan, config, world, device, out, resume, progress)
+            records = _run(_naive(model, points, plan, device), count, plan.batch_size, config, world, out,
+                           resume, progress, BatchRecord, "evaluate")
             report = build_report(
                 records,
                 plan,
@@ -97,6 +104,9 @@ def evaluate(
                 wall=time.perf_counter() - start,
                 world_size=world.size,
             )
+            if adaptive and sanity:
+                report = _adapt(model, points, report, records, plan, num_classes, world, device, out, resume,
+                                progress)
             if out is not None and world.rank == 0:
                 report.save(Path(out) / "report.json")
                 (Path(out) / "report.md").write_text(report.to_markdown())
@@ -106,39 +116,114 @@ def evaluate(
     return report
 
 
-def _run(
+def _naive(
+    model: nn.Module, points: EvalData, plan: Plan, device: torch.device
+) -> Callable[[Tensor], BatchRecord]:
+    """The naive cascade's batch computation: data-set indices -> the batch's record."""
+
+    def compute(ids: Tensor) -> BatchRecord:
+        x, y = points.fetch(ids)
+        return evaluate_batch(model, x.to(device), None if y is None else y.to(device), ids, plan)
+
+    return compute
+
+
+def _adapt(
     model: nn.Module,
     points: EvalData,
-    count: int,
+    report: Report,
+    records: dict[int, BatchRecord],
     plan: Plan,
-    config: dict[str, Any],
+    num_classes: int,
     world: World,
     device: torch.device,
     out: str | Path | None,
     resume: bool,
     progress: bool,
-) -> dict[int, BatchRecord]:
+) -> Report:
+    """The report after the adaptive stage (advcat.evaluation.adaptive) that its failed checks call
+    for, run on the points the cascade left robust; committed under `out`/adaptive/ for resume."""
+    x, y = _probe_points(model, points, records, device)
+    chosen = decide(report.checks, model, x, y, plan.norm, num_classes) if x.shape[0] else None
+    if chosen is None or not chosen.stages:
+        return merge_adaptive(report, chosen, {}, plan)
+    config = {
+        "naive": report.config,
+        "n": report.n,
+        "batch_size": plan.batch_size,
+        "eps": plan.eps,
+        "attacks": [stage.describe() for stage in chosen.stages],
+        "adaptive": chosen.describe(),
+    }
+    folder = None if out is None else Path(out) / ADAPTIVE
+    found = _run(_adaptive(model, points, records, chosen, plan, device), report.n, plan.batch_size,
+                 json.loads(json.dumps(config, default=str)), world, folder, resume, progress, AdaptiveRecord,
+                 "adaptive")
+    return merge_adaptive(report, chosen, found, plan)
+
+
+def _probe_points(
+    model: nn.Module, points: EvalData, records: dict[int, BatchRecord], device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """The first PROBE_POINTS clean-correct points (by data-set index), where the adaptations are chosen."""
+    pairs = sorted(
+        (i, label) for r in records.values() for i, label, ok in zip(r.index, r.label, r.clean) if ok
+    )
+    chosen = pairs[:PROBE_POINTS]
+    ids = torch.tensor([i for i, _ in chosen], dtype=torch.long)
+    x, _ = points.fetch(ids) if chosen else (torch.zeros(0), None)
+    return x.to(device), torch.tensor([label for _, label in chosen], dtype=torch.long, device=device)
+
+
+def _adaptive(
+    model: nn.Module,
+    points: EvalData,
+    records: dict[int, BatchRecord],
+    chosen: AdaptivePlan,
+    plan: Plan,
+    device: torch.device,
+) -> Callable[[Tensor], AdaptiveRecord]:
+    """The adaptive stage's batch computation: data-set indices -> the batch's adaptive record."""
+
+    def compute(ids: Tensor) -> AdaptiveRecord:
+        x, _ = points.fetch(ids)
+        record = records[int(ids[0]) // plan.batch_size]
+        return adapt_batch(model, x.to(device), record, chosen, plan.eps, norm=plan.norm, seed=plan.seed,
+                           batch_size=plan.batch_size)
+
+    return compute
+
+
+def _run(
+    compute: Callable[[Tensor], K],
+    count: int,
+    batch_size: int,
+    config: dict[str, Any],
+    world: World,
+    out: str | Path | None,
+    resume: bool,
+    progress: bool,
+    kind: type[K],
+    desc: str,
+) -> dict[int, K]:
     """Compute this process's batches (skipping committed ones) and gather everyone's records."""
     run = None
     if out is not None:
         if world.rank == 0:
-            run = RunDir(out, config, resume=resume, writer=True)
+            run = RunDir(out, config, resume=resume, writer=True, kind=kind)
         world.barrier()
         if world.rank != 0:
-            run = RunDir(out, config, resume=True, writer=False)
+            run = RunDir(out, config, resume=True, writer=False, kind=kind)
     done = run.done() if run is not None else {}
-    batches = math.ceil(count / plan.batch_size)
+    batches = math.ceil(count / batch_size)
     mine = world.mine(batches)
-    records: dict[int, BatchRecord] = {}
-    with progress_bar(total=len(mine), desc="evaluate", enabled=progress and world.rank == 0) as bar:
+    records: dict[int, K] = {}
+    with progress_bar(total=len(mine), desc=desc, enabled=progress and world.rank == 0) as bar:
         for b in mine:
             if b in done:
                 records[b] = done[b]
             else:
-                ids = torch.arange(b * plan.batch_size, min((b + 1) * plan.batch_size, count))
-                x, y = points.fetch(ids)
-                x = x.to(device)
-                records[b] = evaluate_batch(model, x, None if y is None else y.to(device), ids, plan)
+                records[b] = compute(torch.arange(b * batch_size, min((b + 1) * batch_size, count)))
                 if run is not None:
                     run.commit(b, records[b])
             bar.update(1)

@@ -77,9 +77,9 @@ def standard_stages(norm: str, num_classes: int) -> list[Stage]:
     classes), then Square: AutoAttack's standard version less FAB-T, with SQUARE_QUERIES queries
     for Square where AutoAttack spends 5000 (see SQUARE_QUERIES)."""
     return [
-        _named("apgd_ce", {}, norm),
-        _named("apgd_t", {"n_target_classes": min(9, max(num_classes - 1, 1))}, norm),
-        _named("square", {"steps": SQUARE_QUERIES}, norm),
+        named_stage("apgd_ce", {}, norm),
+        named_stage("apgd_t", {"n_target_classes": min(9, max(num_classes - 1, 1))}, norm),
+        named_stage("square", {"steps": SQUARE_QUERIES}, norm),
     ]
 
 
@@ -92,21 +92,21 @@ def resolve_stages(
         if attacks == "standard":
             return standard_stages(norm, num_classes)
         if attacks == "fast":
-            return [_named("apgd_ce", {}, norm)]
+            return [named_stage("apgd_ce", {}, norm)]
         attacks = [attacks]
     if not isinstance(attacks, Sequence) or len(attacks) == 0:
         raise ValueError("attacks must be 'standard', 'fast' or a non-empty list of attacks")
     stages = []
     for spec in attacks:
         if isinstance(spec, str):
-            stages.append(_named(spec, {}, norm))
+            stages.append(named_stage(spec, {}, norm))
         elif (
             isinstance(spec, tuple)
             and len(spec) == 2
             and isinstance(spec[0], str)
             and isinstance(spec[1], dict)
         ):
-            stages.append(_named(spec[0], dict(spec[1]), norm))
+            stages.append(named_stage(spec[0], dict(spec[1]), norm))
         elif isinstance(spec, Attack):
             stages.append(_object(spec, norm))
         elif callable(spec):
@@ -121,7 +121,9 @@ def resolve_stages(
     return stages
 
 
-def _named(name: str, options: dict[str, Any], norm: str) -> Stage:
+def named_stage(name: str, options: dict[str, Any], norm: str) -> Stage:
+    """A stage for the attack `name` with `options` under `norm`, checked now (an unknown name or
+    option fails before any work)."""
     key = name.lower().replace("-", "_")
     for reserved in ("norm", "eps"):
         if reserved in options:

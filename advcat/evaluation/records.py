@@ -159,6 +159,48 @@ class BatchRecord(Record):
 
 
 @dataclass(frozen=True)
+class AdaptiveOutcome(Record):
+    """The adaptive stage on one batch at one eps: per point the adaptive stage that broke it (-1: none,
+    or not attacked: broken or misclassified already), and each adaptive stage's points standing,
+    broken and seconds."""
+
+    KIND: ClassVar[str] = "adaptive per-eps outcome"
+
+    version: int = field(default=VERSION, kw_only=True)
+    broken_by: tuple[int, ...]
+    stage_standing: tuple[int, ...]
+    stage_broken: tuple[int, ...]
+    stage_seconds: tuple[float, ...]
+
+    def inconsistency(self) -> str | None:
+        """Different stage counts in stage_standing, stage_broken and stage_seconds."""
+        if not len(self.stage_standing) == len(self.stage_broken) == len(self.stage_seconds):
+            return "stage_standing, stage_broken and stage_seconds do not hold one value per stage each"
+        return None
+
+
+@dataclass(frozen=True)
+class AdaptiveRecord(Record):
+    """The adaptive stage on one batch: its points' data-set indices, an `AdaptiveOutcome` per eps,
+    and its seconds (committed under `out`/adaptive/ beside the naive batch records)."""
+
+    KIND: ClassVar[str] = "adaptive batch record"
+
+    version: int = field(default=VERSION, kw_only=True)
+    index: tuple[int, ...]
+    eps: tuple[AdaptiveOutcome, ...]
+    seconds: float
+
+    def inconsistency(self) -> str | None:
+        """An outcome without one value per point, or outcomes of different stage counts."""
+        if any(len(outcome.broken_by) != len(self.index) for outcome in self.eps):
+            return "an eps entry does not hold one broken_by value per point"
+        if len({len(outcome.stage_standing) for outcome in self.eps}) > 1:
+            return "the eps entries count different numbers of stages"
+        return None
+
+
+@dataclass(frozen=True)
 class Totals(Record):
     """The sums over every batch that the sanity checks read, one value per eps where a tuple;
     `robust` is in percent and `first_stage` names the stage the doubled and margin checks compare."""

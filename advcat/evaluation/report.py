@@ -30,6 +30,9 @@ class Report:
     `attacks[e]` lists each attack's points standing before it, points broken and seconds at
     eps[e]; `samples["broken_by"][e][i]` is the code of what broke point i (-2 misclassified
     clean, -1 robust, else an index into `samples["legend"]`); `checks` are the sanity checks.
+    After an adaptive stage (docs/evaluation.md), `robust_accuracy` is the adaptive number (every
+    verified break counted, the adaptive attacks' too), `naive_robust_accuracy` the cascade's
+    alone, and `adaptive` lists each adaptation, the checks that triggered it and its breaks per eps.
     """
 
     config: dict[str, Any]
@@ -44,11 +47,27 @@ class Report:
     samples: dict[str, Any]
     seconds: dict[str, float]
     world_size: int = 1
+    naive_robust_accuracy: list[float] | None = None
+    adaptive: dict[str, Any] | None = None
 
     @property
     def warnings(self) -> list[str]:
         """The messages of the failed sanity checks."""
         return [f"{c['name']}: {c['message']}" for c in self.checks if c["passed"] is False]
+
+    @property
+    def adapted(self) -> bool:
+        """Whether an adaptive stage ran (then `robust_accuracy` is the adaptive number)."""
+        return bool(self.adaptive and self.adaptive.get("ran"))
+
+    def adaptation_lines(self) -> list[str]:
+        """One line per adaptation: what it did, what triggered it, the points it broke per eps."""
+        lines = []
+        for a in (self.adaptive or {}).get("adaptations", []):
+            broke = ", ".join(f"{b} at eps {format_eps(e)}" for e, b in zip(self.eps, a.get("broken", [])))
+            lines.append(f"{a['name']} ({a['detail']}; triggered by {', '.join(a['trigger'])}): "
+                         f"broke {broke or 'nothing'} of the points the cascade left")
+        return lines
 
     @property
     def model(self) -> str:
@@ -113,10 +132,13 @@ class Report:
             f"{self.model}: clean {100 * self.clean_accuracy:.2f}% on {self.n} points"
             + (" (labels: the model's clean predictions)" if self.labels != "given" else "")
         ]
+        naive = self.naive_robust_accuracy if self.adapted else None
         parts += [
             f"  {norm} eps {format_eps(e)}: robust {100 * r:.2f}%"
-            for e, r in zip(self.eps, self.robust_accuracy)
+            + ("" if naive is None else f" adaptive (naive cascade: {100 * naive[k]:.2f}%)")
+            for k, (e, r) in enumerate(zip(self.eps, self.robust_accuracy))
         ]
+        parts += [f"  adaptive: {line}" for line in self.adaptation_lines()]
         parts += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(parts)
 
@@ -127,7 +149,9 @@ class Report:
         """A Markdown table (eps, robust accuracy, each attack's breaks and time) and the warnings."""
         names = [row["name"] for row in self.attacks[0]] if self.attacks else []
         broke = [f"{markdown_cell(name)} broke" for name in names]
-        head = ["eps", "robust accuracy", *broke, "attack time"]
+        adapted = self.adapted and self.naive_robust_accuracy is not None
+        accuracy = ["naive robust accuracy", "adaptive robust accuracy"] if adapted else ["robust accuracy"]
+        head = ["eps", *accuracy, *broke, "attack time"]
         lines = [
             f"**{self.model}**: clean accuracy {100 * self.clean_accuracy:.2f}% on {self.n} points "
             f"({self.config.get('norm')}; labels: {self.labels}; seed {self.config.get('seed')})",
@@ -135,10 +159,17 @@ class Report:
             "| " + " | ".join(head) + " |",
             "|" + "---|" * len(head),
         ]
-        for e, rows in zip(self.eps, self.attacks):
+        for k, (e, rows) in enumerate(zip(self.eps, self.attacks)):
             seconds = sum(row["seconds"] or 0.0 for row in rows)
-            cells = [format_eps(e), f"{100 * self.robust_at(e):.2f}%"] + [str(row["broken"]) for row in rows]
+            accuracies = [f"{100 * self.robust_at(e):.2f}%"]
+            if adapted:
+                assert self.naive_robust_accuracy is not None
+                accuracies.insert(0, f"{100 * self.naive_robust_accuracy[k]:.2f}%")
+            cells = [format_eps(e), *accuracies] + [str(row["broken"]) for row in rows]
             lines.append("| " + " | ".join(cells + [f"{seconds:.1f} s"]) + " |")
+        if self.adaptation_lines():
+            lines += ["", "Adaptive stage (robust accuracy is the adaptive number):", ""]
+            lines += [f"- {markdown_cell(line)}" for line in self.adaptation_lines()]
         if self.warnings:
             lines += ["", "Warnings:", ""] + [f"- {w}" for w in self.warnings]
         return "\n".join(lines) + "\n"
@@ -172,6 +203,7 @@ class Report:
         e = self.eps[-1] if eps is None else eps
         norm = NORM_NAMES.get(self.config.get("norm", ""), "")
         attacks = markdown_cell(self.config.get("attacks_name", "custom"))
+        attacks += " + adaptive" if self.adapted else ""
         return (
             f"| {markdown_cell(self.model)} | {100 * self.clean_accuracy:.2f} | "
             f"{100 * self.robust_at(e):.2f} | {norm} | {format_eps(e)} | {self.n} | advcat {attacks} |"

@@ -14,14 +14,17 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from advcat.evaluation.records import REDO, BatchRecord
+from advcat.evaluation.records import REDO, AdaptiveRecord, BatchRecord
 from advcat.io_paths import CorruptFileError, read_json_object
 
 CONFIG = "config.json"
 BATCHES = "batches"
 RESTART = "pass a new out= folder, or resume=False to start this folder afresh (it deletes the batches)"
+#: the folder, inside a run's, of the adaptive stage's config and batch records
+ADAPTIVE = "adaptive"
+K = TypeVar("K", BatchRecord, AdaptiveRecord)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -34,11 +37,15 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class RunDir:
-    """The folder of one evaluation run: `config.json` and `batches/NNNNNN.json`."""
+class RunDir(Generic[K]):
+    """The folder of one evaluation run: `config.json` and `batches/NNNNNN.json`, records of type
+    `kind` (the naive cascade's `BatchRecord`s, or in `out`/adaptive/ the `AdaptiveRecord`s)."""
 
-    def __init__(self, out: str | Path, config: dict[str, Any], *, resume: bool, writer: bool) -> None:
+    def __init__(
+        self, out: str | Path, config: dict[str, Any], *, resume: bool, writer: bool, kind: type[K]
+    ) -> None:
         self.root = Path(out)
+        self.kind: type[K] = kind
         self.batches = self.root / BATCHES
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"out={self.root} is a file; expected a folder for the run's results")
@@ -72,7 +79,7 @@ class RunDir:
                 path, f"missing, but {self.batches} holds batch files: nothing says which run they "
                 "belong to, so they cannot be reused", RESTART)
 
-    def done(self) -> dict[int, BatchRecord]:
+    def done(self) -> dict[int, K]:
         """The committed batches, by batch number, each checked against this run's config."""
         found = {}
         for path in sorted(self.batches.glob("*.json")):
@@ -91,10 +98,10 @@ class RunDir:
                                    f"{self.config['n']} points", advice)
         return number
 
-    def _record(self, path: Path, number: int) -> BatchRecord:
+    def _record(self, path: Path, number: int) -> K:
         """One batch file's record; a damaged one, or one of another batch, run or version, is refused."""
         advice = f"delete {path.name} to compute that batch again, or {REDO}"
-        record = BatchRecord.from_json(read_json_object(path, advice), path, advice)
+        record = self.kind.from_json(read_json_object(path, advice), path, advice)
         expected = self._indices(number)
         if expected is not None and list(record.index) != expected:
             raise CorruptFileError(
@@ -105,7 +112,7 @@ class RunDir:
             raise CorruptFileError(path, f"not a whole batch record of this run ({problem})", advice)
         return record
 
-    def _mismatch(self, record: BatchRecord) -> str | None:
+    def _mismatch(self, record: K) -> str | None:
         """How a well-formed record disagrees with this run's budgets or stages, or None."""
         budgets, stages = self.config.get("eps", []), self.config.get("attacks", [])
         if len(record.eps) != len(budgets):
@@ -121,7 +128,7 @@ class RunDir:
             return None
         return list(range(number * size, min((number + 1) * size, n)))
 
-    def commit(self, number: int, record: BatchRecord) -> None:
+    def commit(self, number: int, record: K) -> None:
         """Write one finished batch atomically."""
         self.batches.mkdir(parents=True, exist_ok=True)
         atomic_write(self.batches / f"{number:06d}.json", json.dumps(record.to_json()))

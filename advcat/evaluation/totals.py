@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from advcat.evaluation.adaptive import AdaptivePlan, label
 from advcat.evaluation.batch import ROBUST, Plan, stage_names
-from advcat.evaluation.records import BatchRecord, DoubledCounts, EpsOutcome, MarginCounts, Totals
+from advcat.evaluation.records import (
+    AdaptiveRecord,
+    BatchRecord,
+    DoubledCounts,
+    EpsOutcome,
+    MarginCounts,
+    Totals,
+)
 from advcat.evaluation.report import Report
 from advcat.evaluation.sanity import large_eps, run_checks
 
@@ -151,4 +160,57 @@ def _margin_sum(outcomes: list[EpsOutcome]) -> MarginCounts | None:
         first=sum(firsts) if len(firsts) == len(parts) else None,
         broken_other=sum(p.broken_other for p in parts),
         missed=sum(p.missed for p in parts),
+    )
+
+
+def merge_adaptive(
+    report: Report, chosen: AdaptivePlan | None, records: dict[int, AdaptiveRecord], plan: Plan
+) -> Report:
+    """`report` after the adaptive stage: a point it broke gets the code of its adaptive stage (after
+    the naive legend), `robust_accuracy` becomes the adaptive number, the cascade's is kept as
+    `naive_robust_accuracy`, and `adaptive` says what ran, why, and what each adaptation broke."""
+    naive = list(report.robust_accuracy)
+    if chosen is None or not records:
+        described: dict[str, Any] = {"ran": False, "adaptations": [], "stages": [], "bypass": []}
+        if chosen is not None:
+            described = {**chosen.describe(), "ran": False}
+            for entry in described["adaptations"]:
+                entry["broken"] = [0] * len(plan.eps)
+        return dataclasses.replace(report, naive_robust_accuracy=naive, adaptive=described)
+    ordered = [records[b] for b in sorted(records)]
+    offset = len(report.samples["legend"])
+    broken_by = []
+    for e, codes in enumerate(report.samples["broken_by"]):
+        extra = [code for r in ordered for code in r.eps[e].broken_by]
+        broken_by.append([offset + a if a >= 0 else c for c, a in zip(codes, extra)])
+    labels = [label(stage, tag) for stage, tag in zip(chosen.stages, chosen.tags)]
+    attacks = [
+        rows + [
+            {
+                "name": name,
+                "standing": sum(r.eps[e].stage_standing[s] for r in ordered),
+                "broken": sum(r.eps[e].stage_broken[s] for r in ordered),
+                "seconds": sum(r.eps[e].stage_seconds[s] for r in ordered),
+            }
+            for s, name in enumerate(labels)
+        ]
+        for e, rows in enumerate(report.attacks)
+    ]
+    described = {**chosen.describe(), "ran": True}
+    for entry in described["adaptations"]:
+        entry["broken"] = [
+            sum(r.eps[e].stage_broken[s] for r in ordered for s, tag in enumerate(chosen.tags)
+                if entry["name"] in tag.split("+"))
+            for e in range(len(plan.eps))
+        ]
+    seconds = sum(r.seconds for r in ordered)
+    return dataclasses.replace(
+        report,
+        robust_accuracy=[sum(c == ROBUST for c in codes) / report.n for codes in broken_by],
+        naive_robust_accuracy=naive,
+        attacks=attacks,
+        samples={**report.samples, "broken_by": broken_by, "legend": report.samples["legend"] + labels,
+                 "adaptive_from": offset},
+        seconds={**report.seconds, "adaptive": seconds, "total": report.seconds["total"] + seconds},
+        adaptive=described,
     )
