@@ -3,6 +3,7 @@
 from advcat.attacks.apgd import APGD, APGDCE, APGDDLR, APGDT
 from advcat.attacks.base import DEFAULT_EPS, Attack
 from advcat.attacks.cw import CW, CWLoss
+from advcat.attacks.ddn import DDN, DDNLoss
 from advcat.attacks.fmn import FMN
 from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.registry import METHODS, attack, make_attack
@@ -17,6 +18,7 @@ __all__ = [
     "APGDDLR",
     "APGDT",
     "CW",
+    "DDN",
     "DEFAULT_EPS",
     "FGSM",
     "FMN",
@@ -26,6 +28,7 @@ __all__ = [
     "Attack",
     "AttackResult",
     "CWLoss",
+    "DDNLoss",
     "Square",
     "attack",
     "attack_rounded",

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from advcat.attacks.apgd import APGD, APGDCE, APGDDLR, APGDT
 from advcat.attacks.base import Attack
 from advcat.attacks.cw import CW
+from advcat.attacks.ddn import DDN
 from advcat.attacks.fmn import FMN
 from advcat.attacks.gradient import FGSM, MIFGSM, PGD
 from advcat.attacks.result import AttackResult
@@ -28,6 +29,7 @@ METHODS: dict[str, type[Attack]] = {
     "apgd_t": APGDT,
     "cw": CW,
     "fmn": FMN,
+    "ddn": DDN,
     "square": Square,
 }
 
@@ -72,7 +74,7 @@ def attack(
 
     `norm=None` is the method's own default (linf; l2 for cw). `eps=None` uses the field's usual
     budget for the norm (linf 8/255, l2 0.5, l1 12), recorded in the result; for the minimum-norm
-    methods (cw, fmn) it means unbounded (the result's eps is None). Options the method does not
+    methods (cw, fmn, ddn) it means unbounded (the result's eps is None). Options the method does not
     take raise a TypeError naming them. `index` (N,): the samples' ids in a larger data set,
     which key their randomness, so a subset or shard draws what a run over the whole set draws.
     An L-inf eps above 1 is refused (pixels are in [0, 1]: write 8/255, not 8); above 32/255 warns.
