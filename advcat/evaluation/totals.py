@@ -75,7 +75,8 @@ def _attack_rows(
     outcomes: list[EpsOutcome], codes: list[int], names: list[str], plan: Plan
 ) -> list[dict[str, Any]]:
     """The report's rows at one eps: each stage's sums over the batches, then each sanity attack's
-    breaks (points only it broke, counted from the broken_by `codes`)."""
+    breaks (points only it broke, counted from the broken_by `codes`); with the sanity checks off
+    their attacks did not run, and get no row (a 0 would read as "ran and broke nothing")."""
     stages = len(plan.stages)
     rows: list[dict[str, Any]] = [
         {
@@ -86,7 +87,7 @@ def _attack_rows(
         }
         for s, name in enumerate(names[:stages])
     ]
-    for code, name in enumerate(names[stages:], start=stages):
+    for code, name in enumerate(names[stages:] if plan.sanity else [], start=stages):
         broken = sum(c == code for c in codes)
         rows.append({"name": name, "standing": None, "broken": broken, "seconds": None})
     return rows

@@ -3,13 +3,14 @@
 from advcat.objectives.base import Objective, Scaled, Sum
 from advcat.objectives.classes import DLR, ClassLogit, CrossEntropy, LogProbability, Margin
 from advcat.objectives.image import Blur, Lp, TotalVariation
-from advcat.objectives.layers import Activation, Channel, Diversity, Neuron
+from advcat.objectives.layers import Activation, Channel, Direction, Diversity, Neuron
 
 __all__ = [
     "DLR",
     "Activation",
     "Blur",
     "Channel",
+    "Direction",
     "ClassLogit",
     "CrossEntropy",
     "Diversity",

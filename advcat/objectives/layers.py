@@ -1,4 +1,4 @@
-"""Objectives on hidden layers (read through taps): channel, neuron, activation, diversity."""
+"""Objectives on hidden layers (read through taps): channel, neuron, direction, activation, diversity."""
 
 from __future__ import annotations
 
@@ -33,18 +33,60 @@ class _LayerObjective(Objective):
 
 
 class Channel(_LayerObjective):
-    """Mean activation of one channel of a layer (feature visualization)."""
+    """Mean activation of one channel of a layer (feature visualization); `channel` may be an (N,)
+    integer tensor, one channel per image, so a whole channel atlas is one batched objective."""
 
-    def __init__(self, layer: str, channel: int) -> None:
+    def __init__(self, layer: str, channel: int | Tensor) -> None:
         super().__init__(layer)
-        self.channel = int(channel)
+        if isinstance(channel, Tensor):
+            if channel.dim() != 1 or channel.is_floating_point() or channel.numel() == 0:
+                raise ValueError(f"channel must be an int or an (N,) integer tensor, got {channel!r}")
+            self.channel: int | Tensor = channel.detach().to(torch.long)
+        else:
+            self.channel = int(channel)
         self._freeze()
 
     def describe(self) -> str:
+        if isinstance(self.channel, Tensor):
+            return f"Channel({self.layer!r}, per image {sorted(set(self.channel.tolist()))[:8]})"
         return f"Channel({self.layer!r}, {self.channel})"
 
     def score(self, ctx: Context) -> Tensor:
-        return self._channel(ctx, self.channel).flatten(1).mean(1)
+        if not isinstance(self.channel, Tensor):
+            return self._channel(ctx, self.channel).flatten(1).mean(1)
+        act = self._activation(ctx)
+        channels = ctx.per_sample(self.channel, dtype=torch.long)
+        if int(channels.max()) >= act.shape[1] or int(channels.min()) < 0:
+            raise ValueError(f"channels {sorted(set(channels.tolist()))} are out of range for layer "
+                             f"{self.layer!r} with {act.shape[1]} channels")
+        rows = torch.arange(act.shape[0], device=act.device)
+        return act[rows, channels].flatten(1).mean(1)
+
+
+class Direction(_LayerObjective):
+    """The mean over positions of a layer's activation projected on a direction `vector` (C,)
+    (Olah et al. 2017, "Feature Visualization": directions in activation space, not only channels)."""
+
+    def __init__(self, layer: str, vector: Tensor) -> None:
+        super().__init__(layer)
+        if not isinstance(vector, Tensor) or vector.dim() != 1 or not bool(torch.isfinite(vector).all()):
+            raise ValueError(f"vector must be a finite (C,) tensor, got {vector!r}")
+        length = float(vector.float().norm())
+        if length == 0:
+            raise ValueError("vector must not be zero: it has no direction")
+        self.vector = vector.detach().float() / length
+        self._freeze()
+
+    def describe(self) -> str:
+        return f"Direction({self.layer!r}, {self.vector.numel()} channels)"
+
+    def score(self, ctx: Context) -> Tensor:
+        act = self._activation(ctx)
+        if act.shape[1] != self.vector.numel():
+            raise ValueError(f"vector has {self.vector.numel()} entries but layer {self.layer!r} has "
+                             f"{act.shape[1]} channels")
+        weights = self.vector.to(act.device, act.dtype).view(1, -1, *([1] * (act.dim() - 2)))
+        return (act * weights).sum(1).flatten(1).mean(1)
 
 
 class Neuron(_LayerObjective):

@@ -1,6 +1,7 @@
 """Ideal-class images and feature visualization: presets over the engine (`advcat.synthesize`)."""
 
 from advcat.synthesis.presets import (
+    channel_atlas,
     deepdream,
     diverse,
     ideal_class,
@@ -12,6 +13,6 @@ from advcat.synthesis.result import SynthesisResult
 from advcat.synthesis.synthesize import synthesize
 
 __all__ = [
-    "PARAMS", "RECIPES", "SynthesisResult", "deepdream", "diverse", "ideal_class", "synthesize",
-    "visualize_channel", "visualize_neuron",
+    "PARAMS", "RECIPES", "SynthesisResult", "channel_atlas", "deepdream", "diverse", "ideal_class",
+    "synthesize", "visualize_channel", "visualize_neuron",
 ]

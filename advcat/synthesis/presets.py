@@ -4,12 +4,16 @@ DeepDream. Each picks an objective and a recipe and calls `synthesize` (one engi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from advcat.models.guard import borrowed
+from advcat.models.pixel import model_info
+from advcat.models.taps import tap
 from advcat.objectives import Activation, Channel, ClassLogit, Diversity, Neuron, Objective
 from advcat.synthesis.result import SynthesisResult
 from advcat.synthesis.synthesize import TargetSpec, synthesize
@@ -24,10 +28,38 @@ def ideal_class(model: nn.Module, target: TargetSpec, **options: Any) -> Synthes
 def visualize_channel(model: nn.Module, layer: str, channel: int | Sequence[int],
                       **options: Any) -> SynthesisResult:
     """Images that excite a channel of `layer` on average over positions; a list of channels gives
-    `n` images per channel, all in one batched run."""
+    `n` images per channel, all in one batched run (one per-image channel objective)."""
     channels, n = _channels(channel), options.pop("n", 1)
-    return synthesize(model, objective=_one_each(channels, n, lambda c: Channel(layer, c)),
-                      n=n * len(channels), **options)
+    check_count("n", n)
+    owner = torch.tensor(channels).repeat_interleave(n)
+    goal = Channel(layer, owner) if len(channels) > 1 else Channel(layer, channels[0])
+    result = synthesize(model, objective=goal, n=n * len(channels), **options)
+    return dataclasses.replace(result, names=[f"{layer} channel {c}" for c in owner.tolist()])
+
+
+def channel_atlas(model: nn.Module, layer: str, channels: int | None = None,
+                  **options: Any) -> SynthesisResult:
+    """A layer's channel atlas: one image per channel (the first `channels`, or all of them), made
+    in one batched run; `advcat.viz.figure(result)` lays them out as a grid named by channel."""
+    count = layer_channels(model, layer)
+    if channels is not None:
+        count = min(check_count("channels", channels), count)
+    return visualize_channel(model, layer, list(range(count)), **options)
+
+
+def layer_channels(model: nn.Module, layer: str) -> int:
+    """How many channels `layer` outputs, from one forward pass of a grey image."""
+    info = model_info(model)
+    size = info.input_size if info is not None else 224
+    channels = info.in_channels if info is not None else 3
+    reference = next(iter(model.parameters()), None)
+    grey = torch.full((1, channels, size, size), 0.5,
+                      device=reference.device if reference is not None else "cpu")
+    with borrowed(model), torch.no_grad(), tap(model, [layer]) as activations:
+        model(grey)
+    if layer not in activations or activations[layer].dim() < 2:
+        raise ValueError(f"layer {layer!r} gives no (N, C, ...) output to take channels from")
+    return int(activations[layer].shape[1])
 
 
 def visualize_neuron(model: nn.Module, layer: str, channel: int | Sequence[int],

@@ -67,12 +67,15 @@ def literal(text: str) -> str:
 
 
 def synthesis_titles(result: SynthesisResult) -> list[str]:
-    """"name\\np=0.987" per image (the top class and its probability without a target)."""
+    """"name\\np=0.987" per image (the top class and its probability without a target; the name
+    alone for a unit's image, such as a channel atlas's "layer channel k")."""
     probability = result.probability
     titles = []
     for i in range(result.images.shape[0]):
         if probability is not None and result.names is not None:
             titles.append(f"{literal(result.names[i])}\np={float(probability[i]):.3f}")
+        elif result.names is not None:
+            titles.append(literal(result.names[i]))
         else:
             top = int(result.predictions[i])
             titles.append(f"top: {literal(result.class_name(top))}\np={float(result.probs[i, top]):.3f}")
