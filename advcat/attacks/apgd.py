@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal, _batched_forward
-from advcat.attacks.goals import attack_objective, pursue
+from advcat.attacks.pursuit import attack_objective, pursue
 from advcat.attacks.runs import BestOfRuns, subgoal
 from advcat.attacks.target_order import ORDERS, by_linear_distance, by_logits
 from advcat.core.result import Result

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
-from advcat.attacks.goals import pursue
+from advcat.attacks.pursuit import pursue
 from advcat.attacks.runs import BestOfRuns, margins
 from advcat.core.context import Context
 from advcat.core.result import Result

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
 from advcat.attacks.fallback import flip_the_rest
-from advcat.attacks.goals import attack_objective, pursue
+from advcat.attacks.pursuit import attack_objective, pursue
 from advcat.core.context import Context
 from advcat.core.result import Result
 from advcat.objectives import Objective

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from advcat.attacks.base import Goal
-from advcat.attacks.goals import attack_objective, pursue
+from advcat.attacks.pursuit import attack_objective, pursue
 from advcat.attacks.runs import BestOfRuns, subgoal
 from advcat.core.result import Result
 from advcat.core.rng import derive_seed

@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
-from advcat.attacks.goals import attack_objective, check_loss, pursue
+from advcat.attacks.pursuit import attack_objective, check_loss, pursue
 from advcat.core.result import Result
 from advcat.steps import Momentum, Normalized, Sign
 from advcat.steps.base import Step

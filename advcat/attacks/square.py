@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from advcat.attacks.base import Attack, Goal
-from advcat.attacks.goals import attack_objective, pursue
+from advcat.attacks.pursuit import attack_objective, pursue
 from advcat.core.result import Result
 from advcat.steps.square import SquareStep
 from advcat.validate import check_count

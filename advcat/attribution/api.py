@@ -20,7 +20,7 @@ from advcat.attribution.methods import Method, get_method, method_options
 from advcat.attribution.prepare import prepare
 from advcat.attribution.result import Attribution
 from advcat.attribution.runner import DEFAULT_BATCH_SIZE, fill_auto_options, run_method
-from advcat.attribution.targets import TargetLike, resolve_target
+from advcat.attribution.targets import TargetLike, attribution_targets
 from advcat.core.rng import fresh_seed
 from advcat.models import borrowed, model_info, resolve_layer
 from advcat.models.guard import any_grad_mode, usable
@@ -61,7 +61,7 @@ def check_layer_argument(method: Method, model: nn.Module, layer: str | None) ->
 
 
 @dataclass
-class Plan:
+class AttributionPlan:
     """Everything one attribution call decided: the method, the (prepared) network, targets,
     baseline, layer and options; `sensitivity` reuses it on perturbed inputs."""
 
@@ -106,7 +106,7 @@ def planned(
     batch_size: int | None,
     seed: int | None,
     options: dict[str, Any],
-) -> Iterator[Plan]:
+) -> Iterator[AttributionPlan]:
     """Check the arguments, borrow the model, and yield the plan for attributing `x`."""
     spec = get_method(method)
     opts = method_options(spec, options)
@@ -119,11 +119,11 @@ def planned(
     with borrowed(model):
         logits = predict_logits(model, x, rows)
         info = model_info(model)
-        targets = resolve_target(target, logits, info.classes if info is not None else None)
+        targets = attribution_targets(target, logits, info.classes if info is not None else None)
         reference, description = resolve_baseline(baseline, x, spec)
         net = prepare(model, spec.prepare, x) if spec.prepare else model
         layer_name, layer_module = find_layer(net, x, layer) if spec.layer else (None, None)
-        yield Plan(spec, net, targets, reference, description, layer_name, layer_module, opts,
+        yield AttributionPlan(spec, net, targets, reference, description, layer_name, layer_module, opts,
                    rows, fresh_seed() if seed is None else seed,
                    info.classes if info is not None else None)
 

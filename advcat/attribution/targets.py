@@ -14,7 +14,7 @@ from advcat.validate import check_labels
 TargetLike = int | str | Tensor | Sequence[int | str] | None
 
 
-def resolve_target(
+def attribution_targets(
     target: TargetLike,
     logits: Tensor,
     classes: Sequence[str] | None,

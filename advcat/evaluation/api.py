@@ -23,7 +23,7 @@ from advcat.attacks.base import DEFAULT_EPS, NORM_ALIASES
 from advcat.core.interrupts import counting
 from advcat.core.rng import fresh_seed
 from advcat.evaluation.adaptive import PROBE_POINTS, AdaptivePlan, adapt_batch, decide
-from advcat.evaluation.batch import Plan, evaluate_batch
+from advcat.evaluation.batch import EvaluationPlan, evaluate_batch
 from advcat.evaluation.cascade import AttackSpec, forward, resolve_stages
 from advcat.evaluation.data import EvalData, resolve_data
 from advcat.evaluation.distributed import World, join
@@ -82,7 +82,7 @@ def evaluate(
         world = join(device)
         try:
             chosen_seed = _shared_seed(seed, world)
-            plan = Plan(
+            plan = EvaluationPlan(
                 stages=stages,
                 eps=eps_list,
                 norm=norm_key,
@@ -117,7 +117,7 @@ def evaluate(
 
 
 def _naive(
-    model: nn.Module, points: EvalData, plan: Plan, device: torch.device
+    model: nn.Module, points: EvalData, plan: EvaluationPlan, device: torch.device
 ) -> Callable[[Tensor], BatchRecord]:
     """The naive cascade's batch computation: data-set indices -> the batch's record."""
 
@@ -133,7 +133,7 @@ def _adapt(
     points: EvalData,
     report: Report,
     records: dict[int, BatchRecord],
-    plan: Plan,
+    plan: EvaluationPlan,
     num_classes: int,
     world: World,
     device: torch.device,
@@ -180,7 +180,7 @@ def _adaptive(
     points: EvalData,
     records: dict[int, BatchRecord],
     chosen: AdaptivePlan,
-    plan: Plan,
+    plan: EvaluationPlan,
     device: torch.device,
 ) -> Callable[[Tensor], AdaptiveRecord]:
     """The adaptive stage's batch computation: data-set indices -> the batch's adaptive record."""
@@ -299,7 +299,9 @@ def _shared_seed(seed: int | None, world: World) -> int:
     return int(drawn[0])
 
 
-def _config(model: nn.Module, points: EvalData, count: int, plan: Plan, attacks: object) -> dict[str, Any]:
+def _config(
+    model: nn.Module, points: EvalData, count: int, plan: EvaluationPlan, attacks: object
+) -> dict[str, Any]:
     """Everything that decides the result; a resumed run must match it exactly."""
     info = model_info(model)
     config = {

@@ -43,7 +43,7 @@ MARGIN_STREAM = 223
 
 
 @dataclass
-class Plan:
+class EvaluationPlan:
     """What every batch does: the stages, budgets and checks of one evaluation."""
 
     stages: list[Stage]
@@ -66,7 +66,7 @@ class Plan:
 
 
 def evaluate_batch(
-    model: nn.Module, x: Tensor, labels: Tensor | None, ids: Tensor, plan: Plan
+    model: nn.Module, x: Tensor, labels: Tensor | None, ids: Tensor, plan: EvaluationPlan
 ) -> BatchRecord:
     """The record of one batch: labels, clean correctness, who broke each point at each eps, costs."""
     start = time.perf_counter()
@@ -136,7 +136,8 @@ def _differentiable(model: nn.Module, xc: Tensor) -> bool:
 
 
 def _probes(
-    model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: Plan, graph: bool
+    model: nn.Module, x: Tensor, xc: Tensor, yc: Tensor, idc: Tensor, logits: Tensor, plan: EvaluationPlan,
+    graph: bool,
 ) -> tuple[ProbeCounts | None, LargeCounts | None, float]:
     """Gradients at the clean points, a second forward pass, and the unbounded attack on the subset
     (which, being a gradient attack, breaks nothing without a `graph` from logits to input); and the
@@ -164,7 +165,8 @@ def _probes(
 
 
 def _fgsm(
-    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, e: int, graph: bool
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: EvaluationPlan, e: int,
+    graph: bool,
 ) -> Tensor | None:
     if not plan.sanity or xc.shape[0] == 0:
         return None
@@ -175,7 +177,8 @@ def _fgsm(
 
 
 def _doubled(
-    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: Plan, subset: Tensor, graph: bool
+    model: nn.Module, xc: Tensor, yc: Tensor, idc: Tensor, eps: float, plan: EvaluationPlan,
+    subset: Tensor, graph: bool,
 ) -> Tensor | None:
     """Points of the subset that the first stage breaks with twice its steps (same random start)."""
     stage = plan.doubled_stage()
@@ -197,7 +200,7 @@ def _margin(
     yc: Tensor,
     idc: Tensor,
     eps: float,
-    plan: Plan,
+    plan: EvaluationPlan,
     subset: Tensor,
     e: int,
     graph: bool,
@@ -225,7 +228,7 @@ def _doubled_counts(cascade: Tensor, doubled: Tensor, subset: Tensor) -> Doubled
 
 
 def _margin_counts(
-    cascade: Tensor, before: Tensor, margin: Tensor, subset: Tensor, plan: Plan
+    cascade: Tensor, before: Tensor, margin: Tensor, subset: Tensor, plan: EvaluationPlan
 ) -> MarginCounts:
     """On the subset: the margin attack's breaks, the first stage's (None if gradient-free), those of
     every other attack (cascade, FGSM, doubled steps), and the margin attack's breaks they all missed."""
@@ -250,6 +253,6 @@ def _fold(broken_by: Tensor, extras: Sequence[Tensor | None], stages: int) -> Te
     return out
 
 
-def stage_names(stages: Sequence[Stage], plan: Plan) -> list[str]:
+def stage_names(stages: Sequence[Stage], plan: EvaluationPlan) -> list[str]:
     """The legend for the broken_by codes >= 0."""
     return [s.name for s in stages] + plan.extra_codes()

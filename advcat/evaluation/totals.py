@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from advcat.evaluation.adaptive import AdaptivePlan, label
-from advcat.evaluation.batch import ROBUST, Plan, stage_names
+from advcat.evaluation.batch import ROBUST, EvaluationPlan, stage_names
 from advcat.evaluation.records import (
     AdaptiveRecord,
     BatchRecord,
@@ -21,7 +21,7 @@ from advcat.evaluation.sanity import large_eps, run_checks
 
 def build_report(
     records: dict[int, BatchRecord],
-    plan: Plan,
+    plan: EvaluationPlan,
     config: dict[str, Any],
     versions: dict[str, str],
     *,
@@ -72,7 +72,7 @@ def build_report(
 
 
 def _attack_rows(
-    outcomes: list[EpsOutcome], codes: list[int], names: list[str], plan: Plan
+    outcomes: list[EpsOutcome], codes: list[int], names: list[str], plan: EvaluationPlan
 ) -> list[dict[str, Any]]:
     """The report's rows at one eps: each stage's sums over the batches, then each sanity attack's
     breaks (points only it broke, counted from the broken_by `codes`); with the sanity checks off
@@ -94,7 +94,7 @@ def _attack_rows(
 
 
 def _sum_totals(
-    ordered: list[BatchRecord], plan: Plan, robust: list[float], image_shape: tuple[int, ...]
+    ordered: list[BatchRecord], plan: EvaluationPlan, robust: list[float], image_shape: tuple[int, ...]
 ) -> Totals:
     """The sums over the batches that the sanity checks read (`robust`: fractions per eps)."""
     free = [s for s, stage in enumerate(plan.stages) if stage.gradient_free]
@@ -165,7 +165,7 @@ def _margin_sum(outcomes: list[EpsOutcome]) -> MarginCounts | None:
 
 
 def merge_adaptive(
-    report: Report, chosen: AdaptivePlan | None, records: dict[int, AdaptiveRecord], plan: Plan
+    report: Report, chosen: AdaptivePlan | None, records: dict[int, AdaptiveRecord], plan: EvaluationPlan
 ) -> Report:
     """`report` after the adaptive stage: a point it broke gets the code of its adaptive stage (after
     the naive legend), `robust_accuracy` becomes the adaptive number, the cascade's is kept as

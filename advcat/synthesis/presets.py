@@ -16,11 +16,11 @@ from advcat.models.pixel import model_info
 from advcat.models.taps import tap
 from advcat.objectives import Activation, Channel, ClassLogit, Diversity, Neuron, Objective
 from advcat.synthesis.result import SynthesisResult
-from advcat.synthesis.synthesize import TargetSpec, synthesize
+from advcat.synthesis.synthesize import ClassTargets, synthesize
 from advcat.validate import check_count
 
 
-def ideal_class(model: nn.Module, target: TargetSpec, **options: Any) -> SynthesisResult:
+def ideal_class(model: nn.Module, target: ClassTargets, **options: Any) -> SynthesisResult:
     """The lesson's "ideal cat": an image per target class, with the readable default recipe."""
     return synthesize(model, target, **options)
 

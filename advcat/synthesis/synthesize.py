@@ -26,7 +26,7 @@ from advcat.synthesis.recipes import Transform, default_tv, make_param, make_tra
 from advcat.synthesis.result import SynthesisResult
 from advcat.validate import check_count, check_images, check_same_device, check_seed
 
-TargetSpec = int | str | Sequence[int | str] | Tensor
+ClassTargets = int | str | Sequence[int | str] | Tensor
 
 
 #: ids of one class's replicas never reach the next class's (10^6 images of one class per call)
@@ -34,7 +34,7 @@ _REPLICAS = 1_000_000
 
 
 @dataclass
-class _Plan:
+class _SynthesisPlan:
     """A checked call: starting images, objective, recipe and the targets per image."""
 
     x0: Tensor
@@ -52,7 +52,7 @@ class _Plan:
 @any_grad_mode
 def synthesize(
     model: nn.Module,
-    target: TargetSpec | None = None,
+    target: ClassTargets | None = None,
     *,
     objective: Objective | None = None,
     param: str | Param = "fourier",
@@ -117,10 +117,10 @@ def _by_name(described: str, targets: Tensor, names: list[str]) -> str:
     return f"ClassLogit({', '.join(shown)})" + described[len(term):]
 
 
-def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | None,
+def _plan(model: nn.Module, target: ClassTargets | None, objective: Objective | None,
           param: str | Param, transforms: object, steps: int, lr: float | None,
           size: int | tuple[int, int] | None, n: int, tv: float | None,
-          image: Tensor | None) -> _Plan:
+          image: Tensor | None) -> _SynthesisPlan:
     """Check and resolve every argument before any work starts."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -152,7 +152,7 @@ def _plan(model: nn.Module, target: TargetSpec | None, objective: Objective | No
         goal = goal - weight * TotalVariation()
     for layer in sorted(goal.layers):
         resolve_layer(model, layer)
-    return _Plan(x0=x0, objective=goal, param=chosen, transforms=tfm,
+    return _SynthesisPlan(x0=x0, objective=goal, param=chosen, transforms=tfm,
                  lr=float(lr) if lr is not None else chosen.default_lr, tv=weight,
                  targets=targets, classes=classes, ids=_image_ids(per_target, n, count))
 
@@ -183,7 +183,7 @@ def _class_names(model: nn.Module) -> tuple[str, ...] | None:
     return info.classes if info is not None else None
 
 
-def _targets(target: TargetSpec | None, classes: tuple[str, ...] | None) -> list[int] | None:
+def _targets(target: ClassTargets | None, classes: tuple[str, ...] | None) -> list[int] | None:
     """Class indices, one per requested target, from an index, a name, a list or a tensor."""
     if target is None:
         return None

@@ -24,7 +24,7 @@ from advcat.transfer import adversarial as adv
 from advcat.transfer import augment as aug
 from advcat.transfer.config import TrainConfig
 from advcat.transfer.features import FeatureSource, head_inputs
-from advcat.transfer.freeze import Plan, freeze, set_modes
+from advcat.transfer.freeze import FreezePlan, freeze, set_modes
 from advcat.transfer.loop import Trainer, steps_per_epoch
 from advcat.transfer.metrics import report
 from advcat.transfer.network import backbone_model, fit_to_data
@@ -305,7 +305,7 @@ class _Run:
         return PixelModel(self.model.net, info).eval()
 
 
-def _groups(plan: Plan, config: TrainConfig) -> list[dict[str, Any]]:
+def _groups(plan: FreezePlan, config: TrainConfig) -> list[dict[str, Any]]:
     """AdamW groups: head at lr, unfrozen blocks at the lower lr; no decay on biases and norms."""
     groups = []
     for params, lr in ((plan.head_params, config.lr), (plan.block_params, config.lower_lr)):

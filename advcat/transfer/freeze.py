@@ -55,7 +55,7 @@ def _tree_blocks(net: nn.Module, head: str) -> list[list[str]]:
 
 
 @dataclass
-class Plan:
+class FreezePlan:
     """The modules that train (names in the network) and the parameter groups for the optimizer."""
 
     head: nn.Module
@@ -64,7 +64,7 @@ class Plan:
     block_params: list[nn.Parameter]
 
 
-def freeze(net: nn.Module, blocks: int) -> Plan:
+def freeze(net: nn.Module, blocks: int) -> FreezePlan:
     """Freeze `net` except its head and top `blocks` blocks (-1: everything trains)."""
     head = net.get_submodule(head_name(net))
     for param in net.parameters():
@@ -84,14 +84,14 @@ def freeze(net: nn.Module, blocks: int) -> Plan:
             param.requires_grad_(True)
     head_ids = {id(p) for p in head.parameters()}
     trainable = [p for p in net.parameters() if p.requires_grad]
-    return Plan(
+    return FreezePlan(
         head=head, trainable=roots,
         head_params=[p for p in trainable if id(p) in head_ids],
         block_params=[p for p in trainable if id(p) not in head_ids],
     )
 
 
-def set_modes(net: nn.Module, plan: Plan) -> None:
+def set_modes(net: nn.Module, plan: FreezePlan) -> None:
     """Train mode for the parts that learn, eval mode (fixed BatchNorm, no dropout) elsewhere."""
     net.eval()
     for root in plan.trainable:

@@ -14,10 +14,10 @@ from torch import Tensor, nn
 
 from advcat.synthesis.recipes import RECIPES
 from advcat.synthesis.result import SynthesisResult
-from advcat.synthesis.synthesize import TargetSpec, synthesize
+from advcat.synthesis.synthesize import ClassTargets, synthesize
 
 
-def compare_recipes(model: nn.Module, target: TargetSpec, *,
+def compare_recipes(model: nn.Module, target: ClassTargets, *,
                     recipes: Mapping[str, Mapping[str, Any]] | None = None,
                     **options: Any) -> Figure:
     """Synthesize `target` with each recipe (RECIPES by default) and draw them in a grid.
