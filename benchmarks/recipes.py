@@ -27,7 +27,7 @@ import torch.nn.functional as F
 import advcat
 from advcat.models import borrowed
 from advcat.synthesis import SynthesisResult, channel_atlas, synthesize
-from advcat.viz import Entry, figure, save_figure, synthesis_gallery, write_index
+from advcat.viz import Entry, figure, save_figure, write_index
 
 sys.path.insert(0, str(Path(__file__).parent))
 from results import cpu_name, write_section  # noqa: E402
@@ -76,8 +76,8 @@ def page(result: SynthesisResult, scores: torch.Tensor, atlas: SynthesisResult) 
     names = [f"{name}\nLite2 p={float(p):.2f}" for name, p in zip(result.names or [], scores)]
     grid = advcat.viz.gallery(result.images, names, ncols=6, size=2.0,
                               title="Default recipe, seed 0: Lite0 made them, Lite2 judges them")
-    save_figure(grid, OUT / "ideal_classes")
-    save_figure(figure(atlas, ncols=8), OUT / "atlas")
+    save_figure(grid, OUT / "ideal_classes", dpi=60)
+    save_figure(figure(atlas, ncols=8), OUT / "atlas", dpi=60)
     write_index(OUT, "Ideal images and a channel atlas", "benchmarks/recipes.py", [
         Entry(key="ideal", title="24 ideal images (default recipe, seed 0)", image="ideal_classes.png",
               caption="Under each image: its class and the judge's (Lite2's) probability of it.",
@@ -86,7 +86,6 @@ def page(result: SynthesisResult, scores: torch.Tensor, atlas: SynthesisResult) 
               image="atlas.png", caption="One image per channel, made in one batched run.",
               call=f"advcat.synthesis.channel_atlas(model, {ATLAS_LAYER!r}, channels={ATLAS_CHANNELS})"),
     ])
-    save_figure(synthesis_gallery(result, ncols=6, size=2.0), OUT / "ideal_classes_lite0")
 
 
 def main(argv: list[str] | None = None) -> int:

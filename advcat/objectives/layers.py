@@ -48,7 +48,9 @@ class Channel(_LayerObjective):
 
     def describe(self) -> str:
         if isinstance(self.channel, Tensor):
-            return f"Channel({self.layer!r}, per image {sorted(set(self.channel.tolist()))[:8]})"
+            chosen = sorted(set(self.channel.tolist()))
+            shown = ", ".join(map(str, chosen)) if len(chosen) <= 8 else f"{len(chosen)} channels"
+            return f"Channel({self.layer!r}, per image: {shown})"
         return f"Channel({self.layer!r}, {self.channel})"
 
     def score(self, ctx: Context) -> Tensor:
