@@ -19,7 +19,6 @@ adv-lib`; its optional visdom logger is stubbed when absent).
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
 import os
 import sys
@@ -36,7 +35,7 @@ from advcat.data import fashion_mnist
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluation import train  # noqa: E402
-from results import cpu_name, write_section  # noqa: E402
+from results import machine_and_date, write_section  # noqa: E402
 
 TITLE = "## Attacks: minimum-norm optimality, advcat vs adv-lib, Foolbox, torchattacks (issue 16)"
 STEPS = 100
@@ -132,14 +131,17 @@ def area(norms: Tensor, top: float, grid: int = 2000) -> float:
 
 
 def table(model: nn.Module, x: Tensor, y: Tensor, norm: str) -> list[str]:
-    """One row per attack: success, median norm, optimality, seconds."""
+    """One row per attack: success, median norm, optimality, seconds. An attack that raised gets a
+    row saying so and takes no part in the best curve (its points are not counted as broken)."""
     found: dict[str, tuple[Tensor, float]] = {}
+    failed: list[str] = []
     for name, run in attacks(norm).items():
         start = time.perf_counter()
         try:
             adv = run(model, x, y)
         except Exception as error:  # noqa: BLE001 - a peer that fails is reported, not fatal
             print(f"{name}: failed: {error!r}", flush=True)
+            failed.append(f"| {norm} | {name} | FAILED: {type(error).__name__} | - | - | - |")
             continue
         found[name] = (verified_norms(model, x, y, adv, norm), time.perf_counter() - start)
         print(name, float(found[name][0].median()), flush=True)
@@ -152,6 +154,7 @@ def table(model: nn.Module, x: Tensor, y: Tensor, norm: str) -> list[str]:
         success = float(torch.isfinite(norms).float().mean())
         rows.append(f"| {norm} | {name} | {success:.3f} | {float(norms.median()):.4f} | "
                     f"{best_area / max(area(norms, top), 1e-12):.3f} | {seconds:.1f} |")
+    rows += failed
     rows.append(f"| {norm} | (best of all, per point) | {float(torch.isfinite(best).float().mean()):.3f} | "
                 f"{float(best.median()):.4f} | 1.000 | - |")
     return rows
@@ -176,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `.venv/bin/python benchmarks/minnorm.py --n {args.n} --write` ({STEPS} steps each; "
         f"the {int(right.sum())} correctly classified of the first {args.n} Fashion-MNIST test points; "
         "benchmarks/evaluation.py's plain CNN)",
-        f"- machine: {os.cpu_count()}-core x86 CPU, {cpu_name()}; torch {torch.__version__}, 1 thread; "
-        f"1-min load average {load:.1f} at the start (shared machine: seconds are upper bounds)",
-        f"- date: {datetime.date.today().isoformat()}",
+        *machine_and_date(load, "seconds are upper bounds"),
         "",
         "Success: the share of points with a verified adversarial image; median: over all points "
         "(infinity counts as largest); optimality: area under the best per-point curve over the "

@@ -14,7 +14,6 @@ benchmark's section of benchmarks/RESULTS.md and writes benchmarks/figures/recip
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import time
@@ -30,7 +29,7 @@ from advcat.synthesis import SynthesisResult, channel_atlas, synthesize
 from advcat.viz import Entry, figure, save_figure, write_index
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import cpu_name, write_section  # noqa: E402
+from results import machine_and_date, write_section  # noqa: E402
 
 TITLE = "## Synthesis: recipes on 24 classes, two seeds, judged by Lite2 (issue 17)"
 OUT = Path(__file__).with_name("figures") / "recipes"
@@ -115,10 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         TITLE, "",
         f"- command: `.venv/bin/python benchmarks/recipes.py --steps {args.steps} --write` (seeds "
         f"{', '.join(map(str, args.seeds))}; 224 px; each seed's {len(CLASSES)} classes in one batched run)",
-        f"- machine: {os.cpu_count()}-core x86 CPU, {cpu_name()}; torch {torch.__version__}, "
-        f"{torch.get_num_threads()} thread(s); 1-min load average {load:.1f} at the start (shared "
-        "machine: seconds are upper bounds)",
-        f"- date: {datetime.date.today().isoformat()}",
+        *machine_and_date(load, "seconds are upper bounds"),
         f"- classes (ImageNet indices): {', '.join(map(str, CLASSES))}",
         "",
         "Lite2's p(target), each class averaged over the seeds: mean over the classes, the worst class, "

@@ -1,11 +1,15 @@
-"""What every benchmark script shares: the RESULTS.md path, the CPU's name, and replacing one
-script's section of RESULTS.md while leaving the other sections as they are."""
+"""What every benchmark script shares: the RESULTS.md path, the CPU's name, the machine and date
+lines of a section, and replacing one script's section of RESULTS.md while leaving the others."""
 
 from __future__ import annotations
 
+import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
+
+import torch
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -18,6 +22,17 @@ def cpu_name() -> str:
         return platform.processor() or "unknown CPU"
     names = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name:")]
     return names[0] if names else "unknown CPU"
+
+
+def machine_and_date(load: float, note: str) -> list[str]:
+    """A section's "- machine:" and "- date:" lines: cores, CPU, torch and its threads, the load
+    average at the start, and `note` on how to read times taken on a shared machine."""
+    return [
+        f"- machine: {os.cpu_count()}-core x86 CPU, {cpu_name()}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} thread(s); 1-min load average {load:.1f} at the start (shared "
+        f"machine: {note})",
+        f"- date: {datetime.date.today().isoformat()}",
+    ]
 
 
 def write_section(title: str, text: str, results: Path = RESULTS) -> None:

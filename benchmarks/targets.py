@@ -12,7 +12,6 @@ benchmark's section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ from advcat.data import fashion_mnist
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluation import EPS, run_autoattack, train  # noqa: E402
-from results import cpu_name, write_section  # noqa: E402
+from results import machine_and_date, write_section  # noqa: E402
 
 TITLE = "## Evaluation: APGD-T target order, top logits vs MALT (issue 16)"
 SQUARE = ("square", {"steps": 1000})
@@ -93,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         TITLE, "",
         f"- command: `.venv/bin/python benchmarks/targets.py --n {args.n} --k {args.k} --write` (models: "
         "benchmarks/evaluation.py's, 3 plain / 5 FGSM-RS epochs)",
-        f"- machine: {os.cpu_count()}-core x86 CPU, {cpu_name()}; torch {torch.__version__}, "
-        f"{torch.get_num_threads()} thread(s); 1-min load average {load:.1f} at the start (shared machine: "
-        "times are upper bounds, ratios are within one run)",
-        f"- date: {datetime.date.today().isoformat()}",
+        *machine_and_date(load, "times are upper bounds, ratios are within one run"),
         "",
         f"L-inf eps {EPS}, the first {args.n} Fashion-MNIST test points, sanity checks off. \"only AA\" "
         "counts points AutoAttack broke and the cascade did not; \"only advcat\" the reverse.",

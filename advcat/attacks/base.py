@@ -20,7 +20,7 @@ from advcat.attacks.sweep import carry, check_eps_list, is_eps_list, sweep
 from advcat.attacks.targets import TargetSpec, resolve_target
 from advcat.core.criteria import goal_reached
 from advcat.core.result import Result
-from advcat.core.rng import fresh_seed
+from advcat.core.rng import fresh_seed, sample_ids
 from advcat.models.guard import any_grad_mode, borrowed
 from advcat.models.pixel import model_info
 from advcat.steps.base import Step
@@ -222,7 +222,7 @@ class Attack(metaclass=_FrozenAfterInit):
         seed = self._check_call(model, x, target, seed, index)
         info = model_info(model)
         classes = info.classes if info is not None else None
-        ids = _sample_ids(index, x.shape[0])
+        ids = sample_ids(index, x.shape[0])
         with borrowed(model):
             labels, targets = self._labels_and_targets(model, x, y, target, seed, batch_size, ids)
             threat = make_threat(self.norm, budget) if budget is not None else whole_box(self.norm, x)
@@ -258,17 +258,17 @@ class Attack(metaclass=_FrozenAfterInit):
         for e in budgets:
             self._budget(e)
         seed = self._check_call(model, x, target, seed, index)
-        ids = _sample_ids(index, x.shape[0])
+        ids = sample_ids(index, x.shape[0])
         with borrowed(model):
             labels, targets = self._labels_and_targets(model, x, y, target, seed, options["batch_size"], ids)
         results: dict[float, AttackResult] = {}
-        latest: list[AttackResult] = []
 
         def run_at(eps: float, rows: Tensor) -> Tensor | None:
+            """Attack `rows` at `eps`; the sweep goes up in eps, so the largest eps done so far holds
+            every point's result to carry the others from."""
             found = self(model, x[rows], labels[rows], eps=eps, seed=seed, index=ids[rows.cpu()],
                          target=None if targets is None else targets[rows], **options)
-            latest[:] = [found if not latest else carry(latest[0], found, rows)]
-            results[eps] = latest[0]
+            results[eps] = found if not results else carry(results[max(results)], found, rows)
             return None if found.interrupted else found.success
 
         sweep(run_at, budgets, [torch.ones(x.shape[0], dtype=torch.bool, device=x.device)] * len(budgets))
@@ -333,11 +333,6 @@ class Attack(metaclass=_FrozenAfterInit):
         """Whether this attack's forward passes were randomized or averaged (then the final
         logits are recomputed with one plain forward pass)."""
         return self.eot > 1
-
-
-def _sample_ids(index: Tensor | None, n: int) -> Tensor:
-    """The (n,) CPU ids that key each sample's randomness: the caller's `index`, else 0..n-1."""
-    return torch.arange(n) if index is None else index.detach().to("cpu", torch.long).reshape(-1).clone()
 
 
 def _batched_forward(model: nn.Module, x: Tensor, batch_size: int | None) -> Tensor:

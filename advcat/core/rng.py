@@ -16,6 +16,11 @@ import torch
 from torch import Tensor
 
 
+def sample_ids(index: Tensor | None, n: int) -> Tensor:
+    """The (n,) CPU ids that key each row's randomness: the caller's `index`, else 0..n-1."""
+    return torch.arange(n) if index is None else index.detach().to("cpu", torch.long).reshape(-1).clone()
+
+
 def fresh_seed() -> int:
     """A new random seed, for `seed=None` (recorded in results so a run can be repeated)."""
     return secrets.randbelow(2**31)

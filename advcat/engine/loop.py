@@ -19,7 +19,7 @@ from advcat.core.context import Context
 from advcat.core.criteria import Criterion
 from advcat.core.interrupts import partial_results
 from advcat.core.result import Result
-from advcat.core.rng import derive_seed, fresh_seed
+from advcat.core.rng import derive_seed, fresh_seed, sample_ids
 from advcat.engine.best import BestIterates
 from advcat.kernels.fused import fused_update
 from advcat.models.guard import any_grad_mode, borrowed, usable
@@ -141,7 +141,7 @@ def optimize(
         transforms=transforms, eot=check_count("eot", eot), autocast=dtype,
         seed=fresh_seed() if seed is None else check_seed(seed),
         classes=info.classes if info is not None else None, callback=callback,
-        ids=torch.arange(x.shape[0]) if index is None else index.detach().to("cpu", torch.long).clone(),
+        ids=sample_ids(index, x.shape[0]),
     )
     n = x.shape[0]
     norm = threat.norm if threat is not None else None

@@ -18,10 +18,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from advcat.attacks.sweep import sweep
-from advcat.core.rng import derive_seed
+from advcat.attacks.runs import margins
 from advcat.evaluation.batch import ROBUST
-from advcat.evaluation.cascade import Stage, named_stage, verified
+from advcat.evaluation.cascade import Stage, named_stage, run_cascade
 from advcat.evaluation.records import AdaptiveOutcome, AdaptiveRecord, BatchRecord
 
 EOT_SAMPLES = 16
@@ -233,8 +232,8 @@ def _blocks(a: Tensor, b: Tensor) -> bool:
 
 
 def _margin(logits: Tensor, y: Tensor) -> Tensor:
-    label = logits.gather(1, y[:, None]).squeeze(1)
-    return label - logits.scatter(1, y[:, None], float("-inf")).amax(1)
+    """The label's logit over the best other one (positive while classified correctly)."""
+    return -margins(logits, y, None)
 
 
 def _has_gradient(model: nn.Module, x: Tensor, y: Tensor, bypass: Sequence[str]) -> bool:
@@ -286,40 +285,15 @@ def adapt_batch(
     (a point broken at a smaller eps counts at the larger ones); every break verified on the model
     itself, without the straight-through hooks."""
     start = time.perf_counter()
-    y = torch.tensor(record.label, device=x.device)
-    ids = torch.tensor(record.index)
     standing = [torch.tensor(o.broken_by, device=x.device) == ROBUST for o in record.eps]
-    codes = [torch.full((x.shape[0],), ROBUST, dtype=torch.long) for _ in eps]
-    counts: list[list[tuple[int, int, float]]] = [[] for _ in eps]
-    for s, stage in enumerate(plan.stages):
-        before = [int(mask.sum()) for mask in standing]
-        seconds = dict.fromkeys(eps, 0.0)
-        bypass = () if stage.gradient_free else plan.bypass
-
-        def run_at(budget: float, rows: Tensor, stage: Stage = stage, s: int = s,
-                   bypass: Sequence[str] = bypass, seconds: dict[float, float] = seconds) -> Tensor:
-            began = time.perf_counter()
-            with straight_through(model, bypass):
-                result = stage.at(budget)(model, x[rows], y[rows], eps=budget, early_stop=True,
-                                          seed=derive_seed(seed, ADAPTIVE_STREAM, s), batch_size=batch_size,
-                                          index=ids[rows.cpu()])
-            hit = verified(model, x[rows], result.adv, y[rows], budget, norm, result.success, batch_size)
-            seconds[budget] += time.perf_counter() - began
-            return hit
-
-        for k, broken in enumerate(sweep(run_at, eps, [mask.clone() for mask in standing])):
-            assert broken is not None, "an evaluation's attacks raise KeyboardInterrupt, never stop short"
-            standing[k] &= ~broken
-            codes[k][broken.cpu()] = s
-        for k in range(len(eps)):
-            counts[k].append((before[k], before[k] - int(standing[k].sum()), seconds[eps[k]]))
+    cascade = run_cascade(
+        model, x, torch.tensor(record.label, device=x.device), torch.tensor(record.index), plan.stages, eps,
+        norm=norm, seed=seed, batch_size=batch_size, standing=standing, stream=ADAPTIVE_STREAM,
+        around=lambda stage: straight_through(model, () if stage.gradient_free else plan.bypass),
+    )
     outcomes = tuple(
-        AdaptiveOutcome(
-            broken_by=tuple(codes[k].tolist()),
-            stage_standing=tuple(c[0] for c in counts[k]),
-            stage_broken=tuple(c[1] for c in counts[k]),
-            stage_seconds=tuple(c[2] for c in counts[k]),
-        )
-        for k in range(len(eps))
+        AdaptiveOutcome(broken_by=tuple(o.broken_by.tolist()), stage_standing=tuple(o.standing),
+                        stage_broken=tuple(o.broken), stage_seconds=tuple(o.seconds))
+        for o in cascade
     )
     return AdaptiveRecord(index=record.index, eps=outcomes, seconds=time.perf_counter() - start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,9 +169,10 @@ def _renamed(stage: Stage, name: str) -> Stage:
     return stage
 
 
-def stage_seed(seed: int, stage: int) -> int:
-    """The seed of stage `stage` (its samples' randomness is further keyed on their indices)."""
-    return derive_seed(seed, STAGE_STREAM, stage)
+def stage_seed(seed: int, stage: int, stream: int = STAGE_STREAM) -> int:
+    """The seed of stage `stage` (its samples' randomness is further keyed on their indices); a
+    cascade run again on top of another (the adaptive one) draws from its own `stream`."""
+    return derive_seed(seed, stream, stage)
 
 
 def run_cascade(
@@ -185,12 +187,19 @@ def run_cascade(
     seed: int,
     batch_size: int | None,
     differentiable: bool = True,
+    standing: Sequence[Tensor] | None = None,
+    stream: int = STAGE_STREAM,
+    around: Callable[[Stage], AbstractContextManager[object]] | None = None,
 ) -> list[Outcome]:
     """Run `stages` in order on the points of this batch (all correctly classified), each stage at
     every eps in one sweep: a point a stage broke at a smaller eps counts as broken by it at the
     larger ones (same image, nested balls), the others standing there are attacked. One Outcome per
-    eps; with `differentiable` False (see `has_input_gradient`) only gradient-free stages run."""
-    standing = [torch.ones(x.shape[0], dtype=torch.bool, device=x.device) for _ in budgets]
+    eps; with `differentiable` False (see `has_input_gradient`) only gradient-free stages run.
+    `standing` (one mask per eps, default every point) limits which points may be attacked;
+    `around(stage)` is a context each stage's attack runs in (the adaptive stage's straight-through
+    hooks), the breaks being verified outside it."""
+    standing = [torch.ones(x.shape[0], dtype=torch.bool, device=x.device) for _ in budgets] \
+        if standing is None else [mask.clone() for mask in standing]
     outcomes = [Outcome(broken_by=torch.full((x.shape[0],), -1, dtype=torch.long), standing=[], broken=[],
                         seconds=[]) for _ in budgets]
     for s, stage in enumerate(stages):
@@ -202,7 +211,8 @@ def run_cascade(
                        seconds: dict[float, float] = seconds) -> Tensor:
                 start = time.perf_counter()
                 hit = attack_rows(model, stage.at(eps), x, y, ids, rows, eps, norm=norm,
-                                  seed=stage_seed(seed, s), batch_size=batch_size)
+                                  seed=stage_seed(seed, s, stream), batch_size=batch_size,
+                                  around=None if around is None else around(stage))
                 seconds[eps] += time.perf_counter() - start
                 return hit
 
@@ -229,18 +239,21 @@ def attack_rows(
     norm: str,
     seed: int,
     batch_size: int | None,
+    around: AbstractContextManager[object] | None = None,
 ) -> Tensor:
-    """Attack the points `rows`; a (len(rows),) mask of those it verifiably broke."""
-    result = attack(
-        model,
-        x[rows],
-        y[rows],
-        eps=eps,
-        early_stop=True,
-        seed=seed,
-        batch_size=batch_size,
-        index=ids[rows.cpu()],
-    )
+    """Attack the points `rows` (inside `around`, if given); a (len(rows),) mask of those it
+    verifiably broke, checked on the model as it is."""
+    with around if around is not None else nullcontext():
+        result = attack(
+            model,
+            x[rows],
+            y[rows],
+            eps=eps,
+            early_stop=True,
+            seed=seed,
+            batch_size=batch_size,
+            index=ids[rows.cpu()],
+        )
     return verified(model, x[rows], result.adv, y[rows], eps, norm, result.success, batch_size)
 
 
