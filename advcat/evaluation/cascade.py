@@ -36,15 +36,23 @@ AttackSpec = str | tuple[str, dict[str, Any]] | Attack | Callable[[float], Attac
 @dataclass
 class Stage:
     """One attack of the cascade. `attack` runs at every eps (a call takes its eps), or, for a
-    callable spec, `factory(eps)` builds one per eps; `steps` is its number of steps when
-    `attack.replace(steps=...)` can change it, else None."""
+    callable spec, `factory(eps)` builds one per eps (`attack` being the one built to check it)."""
 
     name: str
     attack: Attack
     factory: Callable[[float], Attack] | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    gradient_free: bool = False
-    steps: int | None = None
+
+    @property
+    def gradient_free(self) -> bool:
+        """Whether the stage's attack needs no gradient (read from its step rule)."""
+        return self.attack.gradient_free
+
+    @property
+    def steps(self) -> int | None:
+        """The attack's number of steps when `attack.replace(steps=...)` can change it (a factory's
+        attacks are its own, so None for them)."""
+        return None if self.factory is not None else _settable_steps(self.attack)
 
     def at(self, eps: float) -> Attack:
         """The attack to run at `eps`."""
@@ -130,8 +138,7 @@ def named_stage(name: str, options: dict[str, Any], norm: str) -> Stage:
         if reserved in options:
             raise ValueError(f"{name}: {reserved} comes from evaluate(norm=, eps=), not the attack's options")
     attack = make_attack(key, norm=norm, **options)  # unknown names and options fail now, not mid-run
-    return Stage(name=key, attack=attack, options=options, gradient_free=attack.gradient_free,
-                 steps=_settable_steps(attack))
+    return Stage(name=key, attack=attack, options=options)
 
 
 def _settable_steps(attack: Attack) -> int | None:
@@ -152,16 +159,14 @@ def _factory(make: Callable[[float], Attack], norm: str, eps: float) -> Stage:
         return attack
 
     probe = build(eps)
-    return Stage(name=probe.name, attack=probe, factory=build, options=probe.config(),
-                 gradient_free=probe.gradient_free)
+    return Stage(name=probe.name, attack=probe, factory=build, options=probe.config())
 
 
 def _object(attack: Attack, norm: str) -> Stage:
     """A stage from an attack object, run at every eps of the evaluation (eps is given per call)."""
     if attack.norm != norm:
         raise ValueError(f"attack {attack!r} uses norm {attack.norm!r} but the evaluation's is {norm!r}")
-    return Stage(name=attack.name, attack=attack, options=attack.config(),
-                 gradient_free=attack.gradient_free, steps=_settable_steps(attack))
+    return Stage(name=attack.name, attack=attack, options=attack.config())
 
 
 def _renamed(stage: Stage, name: str) -> Stage:
